@@ -1,0 +1,272 @@
+"""The `bftcheck` command line: one subcommand per job.
+
+Exit codes (an interface, see README): 0 every checked property holds on a
+complete search, 1 a property is violated, 2 bad input or usage, 3 the search
+was incomplete (a limit was hit) and nothing was violated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from bftcheck.config import Config, ConfigError, load_toml
+from bftcheck.presets import DEFAULT_PRESET, PRESETS, preset
+
+EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """Bad command-line usage; reported as one line, exit 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _config_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("configuration (a preset or file, then overrides)")
+    src = g.add_mutually_exclusive_group()
+    src.add_argument("--preset", help=f"a named configuration (default {DEFAULT_PRESET}; "
+                                      f"see 'bftcheck list presets')")
+    src.add_argument("--config", metavar="FILE.toml", help="a TOML configuration file")
+    size = g.add_mutually_exclusive_group()
+    size.add_argument("--validators", metavar="N", type=int, help="N validators of power 1")
+    size.add_argument("--powers", metavar="P1,P2,...", help="voting power per validator")
+    g.add_argument("--byzantine", metavar="K", type=int, help="the last K validators are Byzantine")
+    g.add_argument("--byz-budget", metavar="M", type=int,
+                   help="Byzantine messages correct validators may act on")
+    g.add_argument("--heights", metavar="H", type=int, help="heights (ledger length)")
+    g.add_argument("--rounds", metavar="R", type=int, help="rounds per height")
+    g.add_argument("--values", metavar="V", type=int, help="valid values v0..v(V-1)")
+    g.add_argument("--mutant", metavar="NAME",
+                   help="a known-unsafe variant (see 'bftcheck list mutants'); without "
+                        "--preset/--config it runs on the mutant's own small configuration")
+
+
+def _parse_powers(text: str) -> tuple[int, ...]:
+    parts = text.split(",")
+    try:
+        return tuple(int(x) for x in parts)
+    except ValueError:
+        raise ConfigError(f"--powers {text!r} is not a comma-separated list of whole numbers "
+                          f"(e.g. --powers 4,1,1,1)") from None
+
+
+def build_config(args: argparse.Namespace) -> Config:
+    """Preset or file first, then the explicit overrides; validated."""
+    from bftcheck.model.mutants import MUTANTS
+
+    if args.config:
+        cfg = load_toml(args.config)
+    elif args.preset:
+        cfg = preset(args.preset)
+    elif args.mutant and args.mutant in MUTANTS:
+        cfg = Config(**MUTANTS[args.mutant].catch, name=f"mutant-{args.mutant}")
+    else:
+        cfg = preset(DEFAULT_PRESET)
+    changes: dict[str, Any] = {}
+    if args.validators is not None:
+        if args.validators < 1:
+            raise ConfigError(f"--validators {args.validators}: pass a number N >= 1")
+        changes["powers"] = (1,) * args.validators
+    if args.powers is not None:
+        changes["powers"] = _parse_powers(args.powers)
+    for key in ("byzantine", "byz_budget", "heights", "rounds", "values", "mutant"):
+        value = getattr(args, key)
+        if value is not None:
+            changes[key] = value
+    if changes:
+        overrides = {k: v for k, v in changes.items() if k != "mutant"}
+        name = cfg.name if not overrides else "custom"
+        cfg = cfg.with_changes(name=name, **changes)
+    return cfg.validated()
+
+
+def _writable(path: str | None) -> None:
+    if path is None:
+        return
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise ConfigError(f"cannot write {path}: directory {parent} does not exist")
+
+
+def _progress(info: dict[str, float]) -> None:
+    rate = info["distinct"] / info["elapsed"] if info["elapsed"] else 0
+    print(f"  {int(info['distinct']):,} distinct, {int(info['generated']):,} generated, "
+          f"queue {int(info['queued']):,}, depth {int(info['depth'])}, "
+          f"{rate:,.0f} states/s, {info['elapsed']:.1f} s", file=sys.stderr, flush=True)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bftcheck import itf
+    from bftcheck.checker.bfs import Limits, check
+    from bftcheck.model import TendermintModel
+    from bftcheck.trace import describe_config, from_path, render
+
+    cfg = build_config(args)
+    _writable(args.trace_out)
+    for flag in ("max_states", "max_seconds"):
+        value = getattr(args, flag)
+        if value is not None and value <= 0:
+            raise ConfigError(f"--{flag.replace('_', '-')} {value}: pass a positive number")
+    model = TendermintModel(cfg)
+    catalogue = {p.name: p for p in model.properties()}
+    if args.property:
+        unknown = [n for n in args.property if n not in catalogue]
+        if unknown:
+            raise ConfigError(f"unknown property {unknown[0]!r}: choose from "
+                              f"{', '.join(catalogue)} (see 'bftcheck list properties')")
+        chosen = [catalogue[n] for n in dict.fromkeys(args.property)]
+    else:
+        chosen = list(catalogue.values())
+    if not args.json:
+        print(f"bftcheck check: {describe_config(cfg)}")
+    result = check(model, chosen, Limits(args.max_states, args.max_seconds),
+                   progress=None if args.quiet else _progress)
+    traces = {}
+    for p in chosen:
+        if p.kind == "always" and p.name in result.paths:
+            traces[p.name] = from_path(model, cfg, result.paths[p.name], p.name)
+    first = next(iter(traces.values()), None)
+    if first is not None and args.trace_out:
+        itf.write_itf(args.trace_out, model, first)
+    code = result.exit_code()
+    explicit_witness = [p.name for p in chosen if p.kind == "sometimes"
+                        and args.property and result.verdicts[p.name] == "not witnessed"]
+    if explicit_witness and code == EXIT_OK:
+        code = EXIT_VIOLATION
+    if args.json:
+        out = result.summary()
+        out["config"] = cfg.to_dict()
+        out["found_at_depth"] = result.found_at
+        out["trace"] = itf.to_itf(model, first) if first else None
+        out["traces"] = {name: itf.to_itf(model, t) for name, t in traces.items()}
+        out["exit_code"] = code
+        print(json.dumps(out))
+        return code
+    s = result.summary()
+    status = "complete" if result.complete else f"INCOMPLETE ({result.stopped})"
+    print(f"search: {status}: {s['distinct_states']:,} distinct states, "
+          f"{s['generated_states']:,} generated, depth {s['depth']}, {s['seconds']:.2f} s "
+          f"({s['states_per_second']:,.0f} states/s), peak RSS {s['peak_rss_mib']:.0f} MiB")
+    core = "compiled" if result.compiled_core else "pure-Python"
+    print(f"fingerprints: 64-bit, collision probability {s['collision_probability']:.1e} "
+          f"({core} core)")
+    width = max(len(p.name) for p in chosen)
+    for p in chosen:
+        verdict = result.verdicts[p.name]
+        at = f" (depth {result.found_at[p.name]})" if p.name in result.found_at else ""
+        print(f"  {p.name:<{width}}  {verdict}{at}")
+    if first is not None:
+        print()
+        print(render(model, first))
+        if args.trace_out:
+            print(f"\ntrace written to {args.trace_out} (ITF); check it with "
+                  f"'bftcheck replay {args.trace_out}'")
+    elif args.trace_out:
+        print(f"no violation, so no trace was written to {args.trace_out}")
+    verdict_line = {
+        EXIT_OK: "all checked properties hold",
+        EXIT_VIOLATION: "violated: " + ", ".join(list(traces) or explicit_witness),
+        EXIT_INCOMPLETE: "no violation found, but the search is incomplete",
+    }[code]
+    print(f"result: {verdict_line} (exit {code})")
+    return code
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from bftcheck.itf import read_itf
+    from bftcheck.model import TendermintModel
+    from bftcheck.replay import replay
+    from bftcheck.trace import render
+
+    cfg, meta, steps = read_itf(args.file)
+    model = TendermintModel(cfg)
+    prop = meta.get("property") if isinstance(meta.get("property"), str) else None
+    report = replay(model, cfg, steps, prop, source=args.file)
+    failures = report.failures
+    if args.json:
+        print(json.dumps({"file": args.file, "steps": len(steps) - 1, "legal": True,
+                          "failures": failures, "exit_code": report.exit_code}))
+        return report.exit_code
+    report.trace.prop = prop
+    print(render(model, report.trace))
+    print()
+    print(f"replay: {len(steps) - 1} steps, every step is a transition of the model")
+    if failures:
+        for name, i in failures.items():
+            print(f"  {name} fails at step {i}")
+        claimed = f" (the trace claims {prop})" if prop else ""
+        confirmed = " confirmed" if prop in failures else ""
+        print(f"result: violation{confirmed}{claimed} (exit 1)")
+    else:
+        print("result: no property fails along this trace (exit 0)")
+    return report.exit_code
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    if args.what == "presets":
+        for name, (_cfg, text) in PRESETS.items():
+            mark = " (default)" if name == DEFAULT_PRESET else ""
+            print(f"{name:<10} {text}{mark}")
+    elif args.what == "mutants":
+        from bftcheck.model.mutants import MUTANTS
+
+        for m in MUTANTS.values():
+            print(f"{m.name:<24} breaks {m.breaks:<10} {m.rule}: {m.description}")
+    else:
+        from bftcheck.model import TendermintModel
+
+        for p in TendermintModel(Config()).properties():
+            kind = p.kind + ("" if p.scope == "state" else " (step)")
+            print(f"{p.name:<22} {kind:<17} {p.description}")
+    return 0
+
+
+def make_parser() -> Parser:
+    parser = Parser(prog="bftcheck", description="Check the safety of Tendermint-style BFT "
+                    "consensus: model checking, traces, replay.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    c = sub.add_parser("check", help="explore every reachable state and check properties")
+    _config_options(c)
+    c.add_argument("--property", action="append", metavar="NAME",
+                   help="check only this property (repeatable)")
+    c.add_argument("--max-states", type=int, metavar="N", help="stop after N distinct states")
+    c.add_argument("--max-seconds", type=float, metavar="S", help="stop after S seconds")
+    c.add_argument("--trace-out", metavar="FILE", help="write the counterexample as ITF JSON")
+    c.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    c.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    c.set_defaults(func=cmd_check)
+    r = sub.add_parser("replay", help="re-run an ITF trace against the model")
+    r.add_argument("file", metavar="FILE")
+    r.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    r.set_defaults(func=cmd_replay)
+    li = sub.add_parser("list", help="list presets, mutants or properties")
+    li.add_argument("what", choices=("presets", "mutants", "properties"))
+    li.set_defaults(func=cmd_list)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bftcheck.itf import TraceError
+
+    try:
+        args = make_parser().parse_args(argv)
+        return args.func(args)
+    except (UsageError, ConfigError, TraceError) as exc:
+        print(f"bftcheck: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("bftcheck: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""The configuration every engine runs on: validators, faults, bounds, mutant.
+
+A `Config` is built from a preset, a TOML file or command-line numbers, and is
+validated once, here, so engines can trust it. Invalid input raises
+`ConfigError` with a one-line message that names the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+# Bounds that keep the compact byte encoding valid (every field fits in a byte,
+# every Byzantine vote mask in a byte).
+MAX_VALIDATORS = 32
+MAX_HEIGHTS = 8
+MAX_ROUNDS = 8
+MAX_VALUES = 5
+MAX_POWER = 1_000_000
+
+
+class ConfigError(ValueError):
+    """Bad user input; the message is one line: what is wrong and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """A checkable configuration of the protocol.
+
+    `powers[i]` is the voting power of validator p{i+1}; the last `byzantine`
+    validators are Byzantine. `byz_budget` bounds how many distinct Byzantine
+    messages correct validators may act on in one run.
+    """
+
+    powers: tuple[int, ...] = (1, 1, 1, 1)
+    byzantine: int = 0
+    byz_budget: int = 0
+    heights: int = 1
+    rounds: int = 2
+    values: int = 2
+    mutant: str | None = None
+    name: str = "custom"
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def n(self) -> int:
+        return len(self.powers)
+
+    @property
+    def total_power(self) -> int:
+        return sum(self.powers)
+
+    @property
+    def byzantine_power(self) -> int:
+        return sum(self.powers[self.n - self.byzantine :])
+
+    def validated(self) -> Config:
+        """Return self if every field is usable, else raise ConfigError."""
+        from bftcheck.model.mutants import MUTANTS
+
+        if self.n < 1:
+            raise ConfigError("validators must be at least 1: pass --validators N with N >= 1")
+        if self.n > MAX_VALIDATORS:
+            raise ConfigError(
+                f"{self.n} validators is more than the supported {MAX_VALIDATORS}: "
+                f"pass --validators N with N <= {MAX_VALIDATORS}"
+            )
+        for i, p in enumerate(self.powers):
+            if not isinstance(p, int) or isinstance(p, bool) or p < 1 or p > MAX_POWER:
+                raise ConfigError(
+                    f"voting power of p{i + 1} is {p!r}: every power must be a whole number "
+                    f"from 1 to {MAX_POWER} (e.g. --powers 4,1,1,1)"
+                )
+        if not 0 <= self.byzantine <= self.n:
+            raise ConfigError(
+                f"--byzantine {self.byzantine} does not fit {self.n} validators: "
+                f"pass a number from 0 to {self.n}"
+            )
+        if self.byzantine == self.n:
+            raise ConfigError(
+                f"all {self.n} validators are Byzantine, so there is nothing to check: "
+                f"pass --byzantine K with K < {self.n}"
+            )
+        if self.byz_budget < 0 or self.byz_budget > 255:
+            raise ConfigError(f"--byz-budget {self.byz_budget} is out of range: pass 0 to 255")
+        if not 1 <= self.heights <= MAX_HEIGHTS:
+            raise ConfigError(f"--heights {self.heights} is out of range: pass 1 to {MAX_HEIGHTS}")
+        if not 1 <= self.rounds <= MAX_ROUNDS:
+            raise ConfigError(f"--rounds {self.rounds} is out of range: pass 1 to {MAX_ROUNDS}")
+        if not 1 <= self.values <= MAX_VALUES:
+            raise ConfigError(f"--values {self.values} is out of range: pass 1 to {MAX_VALUES}")
+        if self.mutant is not None and self.mutant not in MUTANTS:
+            raise ConfigError(
+                f"unknown mutant {self.mutant!r}: choose one of {', '.join(sorted(MUTANTS))} "
+                f"(see 'bftcheck list mutants')"
+            )
+        return self
+
+    def with_changes(self, **changes: Any) -> Config:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("extra")
+        d["powers"] = list(self.powers)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> Config:
+        """Build a Config from a plain mapping (TOML table or ITF #meta)."""
+        known = {
+            "powers",
+            "validators",
+            "byzantine",
+            "byz_budget",
+            "heights",
+            "rounds",
+            "values",
+            "mutant",
+            "name",
+        }
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"{source}: unknown key {unknown[0]!r}: allowed keys are {', '.join(sorted(known))}"
+            )
+        kwargs: dict[str, Any] = {}
+        if "powers" in data and "validators" in data:
+            raise ConfigError(f"{source}: give either 'powers' or 'validators', not both")
+        if "powers" in data:
+            powers = data["powers"]
+            if not isinstance(powers, list) or not powers:
+                raise ConfigError(f"{source}: 'powers' must be a non-empty list of whole numbers")
+            kwargs["powers"] = tuple(powers)
+        if "validators" in data:
+            n = _whole(data["validators"], "validators", source)
+            if n < 1:
+                raise ConfigError(f"{source}: validators must be at least 1")
+            kwargs["powers"] = (1,) * min(n, MAX_VALIDATORS + 1)
+        for key in ("byzantine", "byz_budget", "heights", "rounds", "values"):
+            if key in data:
+                kwargs[key] = _whole(data[key], key, source)
+        if "mutant" in data:
+            m = data["mutant"]
+            if m is not None and not isinstance(m, str):
+                raise ConfigError(f"{source}: 'mutant' must be a mutant name string")
+            kwargs["mutant"] = m
+        if "name" in data:
+            kwargs["name"] = str(data["name"])
+        return cls(**kwargs)
+
+
+def _whole(value: Any, key: str, source: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{source}: '{key}' must be a whole number, got {value!r}")
+    return value
+
+
+def load_toml(path: str | Path) -> Config:
+    """Read a `[bftcheck]`-less flat TOML file (see README) into a Config."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {p} does not exist: check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {p}: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p} is not valid TOML ({exc}): fix the syntax") from None
+    cfg = Config.from_dict(data, source=str(p))
+    if "name" not in data:
+        cfg = cfg.with_changes(name=p.stem)
+    return cfg

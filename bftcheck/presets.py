@@ -1,0 +1,39 @@
+"""Named configurations. `bftcheck list presets` prints this table."""
+
+from __future__ import annotations
+
+from bftcheck.config import Config, ConfigError
+
+DEFAULT_PRESET = "n4-f1"
+
+PRESETS: dict[str, tuple[Config, str]] = {
+    "n4-f0": (Config(powers=(1, 1, 1, 1), byzantine=0, byz_budget=0, heights=1, rounds=2,
+                     values=2, name="n4-f0"),
+              "4 correct validators, 2 rounds, 2 values: safe"),
+    "n4-f1": (Config(powers=(1, 1, 1, 1), byzantine=1, byz_budget=2, heights=1, rounds=2,
+                     values=2, name="n4-f1"),
+              "3 correct + 1 Byzantine (budget 2), 2 rounds, 2 values: safe (f < n/3)"),
+    "n4-f2": (Config(powers=(1, 1, 1, 1), byzantine=2, byz_budget=6, heights=1, rounds=2,
+                     values=2, name="n4-f2"),
+              "2 correct + 2 Byzantine (budget 6), 2 rounds, 2 values: a fork, "
+              "and Accountability holds"),
+    "n3-f0": (Config(powers=(1, 1, 1), byzantine=0, byz_budget=0, heights=2, rounds=2,
+                     values=2, name="n3-f0"),
+              "3 correct validators, 2 heights, 2 rounds, 2 values: safe"),
+    "weighted": (Config(powers=(4, 1, 1, 1), byzantine=1, byz_budget=2, heights=1, rounds=2,
+                        values=2, name="weighted"),
+                 "powers 4,1,1,1 with the last Byzantine: safe (1/7 of the power)"),
+    "bench": (Config(powers=(1, 1, 1, 1), byzantine=0, byz_budget=0, heights=1, rounds=2,
+                     values=2, name="bench"),
+              "the benchmark configuration: 4 correct, 2 rounds, 2 values"),
+}
+
+
+def preset(name: str) -> Config:
+    try:
+        return PRESETS[name][0]
+    except KeyError:
+        raise ConfigError(
+            f"unknown preset {name!r}: choose one of {', '.join(PRESETS)} "
+            f"(see 'bftcheck list presets')"
+        ) from None

@@ -1,0 +1,1 @@
+"""Engines that know nothing about Tendermint: they see only the model interface."""

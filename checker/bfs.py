@@ -1,0 +1,152 @@
+"""Breadth-first explicit-state search over encoded states.
+
+The driver knows only the model interface: it asks for initial states and
+successors, stores fingerprints in the exploration core, checks every state
+invariant on each new state and every action invariant on each step (also
+steps into already-visited states), and rebuilds shortest counterexamples
+from parent links. Breadth-first order makes every reported path a shortest
+one to a violating state.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bftcheck.checker.core import COMPILED, StateSpace
+from bftcheck.checker.result import (
+    HOLDS,
+    NOT_WITNESSED,
+    UNKNOWN,
+    VIOLATED,
+    WITNESSED,
+    Path,
+    Result,
+)
+from bftcheck.model.interface import Model, Property
+
+Progress = Callable[[dict[str, float]], None]
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_states: int | None = None
+    max_seconds: float | None = None
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def collision_probability(distinct: int) -> float:
+    """Probability that two of `distinct` states share a 64-bit fingerprint
+    (birthday bound n^2 / 2^65): the chance the search silently missed a state."""
+    return distinct * distinct / 2.0**65
+
+
+def path_to(space: StateSpace, sid: int) -> Path:
+    steps = []
+    while space.parent(sid) >= 0:
+        steps.append(space.action(sid))
+        sid = space.parent(sid)
+    steps.reverse()
+    return Path(space.action(sid), steps)
+
+
+def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(),
+          progress: Progress | None = None, progress_every: float = 1.0) -> Result:
+    """Explore every reachable state (within limits) and check `properties`."""
+    start = time.perf_counter()
+    inits = model.init_states()
+    if not inits:
+        raise ValueError("the model has no initial state")
+    space = StateSpace(len(inits[0]))
+    state_props = [p for p in properties if p.scope == "state"]
+    step_props = [p for p in properties if p.scope == "step"]
+    found: dict[str, Path] = {}
+    found_at: dict[str, int] = {}
+    pending_always = {p.name for p in properties if p.kind == "always"}
+    pending_sometimes = {p.name for p in properties if p.kind == "sometimes"}
+
+    def judge_state(s: bytes, sid: int) -> None:
+        for p in state_props:
+            if p.name in found:
+                continue
+            holds = p.check(s)
+            if (p.kind == "always") != holds:
+                found[p.name] = path_to(space, sid)
+                found_at[p.name] = space.depth(sid)
+                (pending_always if p.kind == "always" else pending_sometimes).discard(p.name)
+
+    for k, s in enumerate(inits):
+        sid = space.add_initial(s, k)
+        if sid >= 0:
+            judge_state(s, sid)
+
+    generated = len(inits)
+    depth = 0
+    stopped = "complete"
+    next_report = start + progress_every
+    check_every = 256
+    expanded = 0
+    active_steps = list(step_props)
+    while pending_always or pending_sometimes:
+        item = space.pop()
+        if item is None:
+            break
+        s, sid = item
+        d = space.depth(sid)
+        if d > depth:
+            depth = d
+        succ = list(model.next_states(s))
+        generated += len(succ)
+        if active_steps:
+            for k, (action, t) in enumerate(succ):
+                for p in active_steps:
+                    if p.name in found:
+                        continue
+                    if (p.kind == "always") != p.check(s, action, t):
+                        path = path_to(space, sid)
+                        path.steps.append(k)
+                        found[p.name] = path
+                        found_at[p.name] = d + 1
+                        (pending_always if p.kind == "always" else pending_sometimes
+                         ).discard(p.name)
+            active_steps = [p for p in active_steps if p.name not in found]
+        first = len(space)
+        new = space.add_successors(sid, [t for _, t in succ])
+        if state_props:
+            for j, k in enumerate(new):
+                judge_state(succ[k][1], first + j)
+        expanded += 1
+        if expanded % check_every == 0:
+            now = time.perf_counter()
+            if limits.max_seconds is not None and now - start >= limits.max_seconds:
+                stopped = f"time limit of {limits.max_seconds:g} s reached"
+                break
+            if progress is not None and now >= next_report:
+                next_report = now + progress_every
+                progress({"generated": generated, "distinct": len(space),
+                          "queued": space.queued, "depth": depth, "elapsed": now - start})
+        if limits.max_states is not None and len(space) >= limits.max_states:
+            stopped = f"state limit of {limits.max_states} reached"
+            break
+    complete = space.queued == 0 and stopped == "complete"
+    if not complete and stopped == "complete":
+        stopped = "every checked property was decided"
+    verdicts: dict[str, str] = {}
+    for p in properties:
+        if p.kind == "always":
+            verdicts[p.name] = VIOLATED if p.name in found else (HOLDS if complete else UNKNOWN)
+        else:
+            verdicts[p.name] = WITNESSED if p.name in found else (
+                NOT_WITNESSED if complete else UNKNOWN)
+    return Result(
+        engine="check", verdicts=verdicts, complete=complete, distinct_states=len(space),
+        generated_states=generated, depth=depth, seconds=time.perf_counter() - start,
+        peak_rss_mib=peak_rss_mib(), collision_probability=collision_probability(len(space)),
+        compiled_core=COMPILED and space.compiled, stopped=stopped, paths=found,
+        found_at=found_at,
+    )

@@ -1,0 +1,65 @@
+"""What an engine reports: statistics, a verdict per property, counterexamples."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+HOLDS, VIOLATED, UNKNOWN = "holds", "violated", "unknown"
+WITNESSED, NOT_WITNESSED = "witnessed", "not witnessed"
+
+
+@dataclass
+class Path:
+    """A counterexample or witness as engine data: the position of the initial
+    state in init_states() and, per step, the position of the successor taken."""
+
+    init: int
+    steps: list[int]
+
+
+@dataclass
+class Result:
+    engine: str
+    verdicts: dict[str, str]
+    complete: bool
+    distinct_states: int
+    generated_states: int
+    depth: int
+    seconds: float
+    peak_rss_mib: float
+    collision_probability: float
+    compiled_core: bool
+    stopped: str
+    paths: dict[str, Path] = field(default_factory=dict)
+    found_at: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def violated(self) -> list[str]:
+        return [p for p, v in self.verdicts.items() if v == VIOLATED]
+
+    @property
+    def states_per_second(self) -> float:
+        return self.distinct_states / self.seconds if self.seconds > 0 else 0.0
+
+    def exit_code(self) -> int:
+        """0 all hold on a complete search, 1 a violation, 3 incomplete."""
+        if self.violated:
+            return 1
+        return 0 if self.complete else 3
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "engine": self.engine,
+            "verdicts": dict(self.verdicts),
+            "complete": self.complete,
+            "distinct_states": self.distinct_states,
+            "generated_states": self.generated_states,
+            "depth": self.depth,
+            "seconds": round(self.seconds, 3),
+            "states_per_second": round(self.states_per_second, 1),
+            "peak_rss_mib": round(self.peak_rss_mib, 1),
+            "collision_probability": self.collision_probability,
+            "compiled_core": self.compiled_core,
+            "stopped": self.stopped,
+        }

@@ -1,0 +1,1 @@
+"""Hypothesis stateful fuzzing over the model (see the open fuzzing issue)."""

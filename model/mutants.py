@@ -1,0 +1,85 @@
+"""Known-unsafe variants of Algorithm 1, each breaking one rule.
+
+A mutant is a named switch the rules consult; `catch` is the smallest
+configuration (as Config fields) on which the checker must find a violation of
+`breaks`, while the real protocol stays safe there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    rule: str
+    description: str
+    breaks: str
+    catch: dict[str, Any] = field(default_factory=dict)
+
+
+_N4 = {"powers": (1, 1, 1, 1), "heights": 1, "rounds": 2, "values": 2}
+
+MUTANTS: dict[str, Mutant] = {
+    m.name: m
+    for m in (
+        Mutant(
+            "weak-quorum",
+            "quorum threshold",
+            "a quorum is half of the power instead of more than two thirds",
+            "agreement",
+            {**_N4, "byzantine": 0, "byz_budget": 0},
+        ),
+        Mutant(
+            "no-lock",
+            "lines 23 and 29",
+            "prevote ignores the lock: any valid proposal gets a prevote",
+            "agreement",
+            {**_N4, "byzantine": 0, "byz_budget": 0},
+        ),
+        Mutant(
+            "decide-on-prevotes",
+            "line 49",
+            "decide on a proposal plus a prevote quorum, skipping precommits",
+            "agreement",
+            {**_N4, "byzantine": 0, "byz_budget": 0},
+        ),
+        Mutant(
+            "unlock-on-new-round",
+            "lines 11-13",
+            "StartRound releases the lock (lockedValue/lockedRound reset every round)",
+            "agreement",
+            {**_N4, "byzantine": 0, "byz_budget": 0},
+        ),
+        Mutant(
+            "ignore-lock-round",
+            "line 29",
+            "a locked validator accepts a proof-of-lock from a round older than its lock",
+            "agreement",
+            {**_N4, "rounds": 3, "byzantine": 0, "byz_budget": 0},
+        ),
+        Mutant(
+            "accept-invalid",
+            "lines 23, 29, 36 and 50",
+            "valid(v) always holds: an invalid proposal is voted for and decided",
+            "validity",
+            {
+                "powers": (3, 1),
+                "byzantine": 1,
+                "byz_budget": 1,
+                "heights": 1,
+                "rounds": 2,
+                "values": 1,
+            },
+        ),
+        Mutant(
+            "decide-stays-in-height",
+            "lines 49-54",
+            "deciding does not end the height: decision[h] may be decided again",
+            "integrity",
+            {**_N4, "byzantine": 2, "byz_budget": 6},
+        ),
+    )
+}

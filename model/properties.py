@@ -1,0 +1,234 @@
+"""The properties of the protocol, each a named predicate over encoded states.
+
+Safety (kind "always"): Agreement, Validity, Integrity (a step property),
+ledger consistency, Accountability, and no-false-accusation (a sanity check
+of the evidence rules themselves). Reachability witnesses (kind "sometimes"):
+a model in which nothing interesting happens passes every safety check, so
+the checker also reports whether a decision, a round skip and a lock change
+were reached.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bftcheck.model.interface import Action, Property
+from bftcheck.model.state import LOCAL_FIELDS, LOCKED_VALUE, NIL, Layout
+
+if TYPE_CHECKING:
+    from bftcheck.model.tendermint import TendermintModel
+
+
+def decisions(lay: Layout, s: bytes, h: int) -> list[int]:
+    """Value codes decided at height h by the correct validators that decided."""
+    return [c for c in (s[b + LOCAL_FIELDS + h] for b in lay.local) if c]
+
+
+def agreement(lay: Layout, s: bytes) -> bool:
+    """No two correct validators decide differently at any height."""
+    for h in range(lay.H):
+        if len(set(decisions(lay, s, h))) > 1:
+            return False
+    return True
+
+
+def validity(lay: Layout, s: bytes) -> bool:
+    """Every decided value is valid (the invalid value x is never decided)."""
+    for b in lay.local:
+        for h in range(lay.H):
+            if s[b + LOCAL_FIELDS + h] == lay.invalid:
+                return False
+    return True
+
+
+def integrity(lay: Layout, before: bytes, after: bytes) -> bool:
+    """A decision, once made, never changes."""
+    for b in lay.local:
+        for h in range(lay.H):
+            old = before[b + LOCAL_FIELDS + h]
+            if old and after[b + LOCAL_FIELDS + h] != old:
+                return False
+    return True
+
+
+def ledger(lay: Layout, s: bytes, b: int) -> list[int]:
+    out = []
+    for h in range(lay.H):
+        c = s[b + LOCAL_FIELDS + h]
+        if not c:
+            break
+        out.append(c)
+    return out
+
+
+def ledger_consistency(lay: Layout, s: bytes) -> bool:
+    """Of any two correct validators' ledgers, one is a prefix of the other."""
+    ledgers = [ledger(lay, s, b) for b in lay.local]
+    for i, a in enumerate(ledgers):
+        for c in ledgers[i + 1 :]:
+            k = min(len(a), len(c))
+            if a[:k] != c[:k]:
+                return False
+    return True
+
+
+# -- evidence of misbehaviour (for Accountability) ------------------------------
+def votes(lay: Layout, s: bytes, kind: str, i: int, h: int, r: int) -> set[int]:
+    """Vote codes validator i sent (and correct validators acted on) at (h, r)."""
+    if lay.is_byz[i]:
+        bi = i - lay.byzantine[0]
+        off = lay.byz_prevote(bi, h, r) if kind == "prevote" else lay.byz_precommit(bi, h, r)
+        mask = s[off]
+        return {c for c in lay.byz_vote_codes if mask >> c & 1}
+    ci = lay.correct.index(i)
+    c = s[lay.prevote(ci, h, r) if kind == "prevote" else lay.precommit(ci, h, r)]
+    return {c} if c else set()
+
+
+def prevote_power(lay: Layout, s: bytes, h: int, r: int, code: int) -> int:
+    return sum(lay.powers[i] for i in range(lay.n) if code in votes(lay, s, "prevote", i, h, r))
+
+
+def equivocated(lay: Layout, s: bytes, i: int, h: int) -> bool:
+    """Two different prevotes, precommits or proposals in one round."""
+    for r in range(lay.R):
+        if len(votes(lay, s, "prevote", i, h, r)) > 1:
+            return True
+        if len(votes(lay, s, "precommit", i, h, r)) > 1:
+            return True
+        if lay.is_byz[i] and lay.proposer(h, r) == i:
+            base = lay.byz_proposal(h, r)
+            bits = sum(bin(x).count("1") for x in s[base : base + lay.proposal_mask_bytes])
+            if bits > 1:
+                return True
+    return False
+
+
+def amnesic(lay: Layout, s: bytes, i: int, h: int) -> bool:
+    """Precommitted v1 in round r1, later prevoted v2 != v1 in round r2 > r1,
+    with no proof-of-lock (2f + 1 prevotes) for v2 in any round of [r1, r2):
+    a correct validator, locked on v1 since r1, needs such a POL (line 29)."""
+    quorum = 2 * lay.total
+    for r1 in range(lay.R):
+        for v1 in votes(lay, s, "precommit", i, h, r1):
+            if v1 == NIL:
+                continue
+            for r2 in range(r1 + 1, lay.R):
+                for v2 in votes(lay, s, "prevote", i, h, r2):
+                    if v2 in (NIL, v1):
+                        continue
+                    if not any(
+                        3 * prevote_power(lay, s, h, vr, v2) > quorum for vr in range(r1, r2)
+                    ):
+                        return True
+    return False
+
+
+def faulty(lay: Layout, s: bytes, h: int) -> list[int]:
+    """Validators provably faulty at height h from the messages in the state."""
+    return [i for i in range(lay.n) if equivocated(lay, s, i, h) or amnesic(lay, s, i, h)]
+
+
+def accountability(lay: Layout, s: bytes) -> bool:
+    """Where Agreement fails at a height, validators holding more than 1/3 of
+    the power are provably faulty (equivocation or amnesia) at that height."""
+    for h in range(lay.H):
+        if len(set(decisions(lay, s, h))) > 1:
+            power = sum(lay.powers[i] for i in faulty(lay, s, h))
+            if 3 * power <= lay.total:
+                return False
+    return True
+
+
+def no_false_accusation(lay: Layout, s: bytes) -> bool:
+    """No correct validator is ever provably faulty (checks the evidence rules)."""
+    for h in range(lay.H):
+        for i in lay.correct:
+            if equivocated(lay, s, i, h) or amnesic(lay, s, i, h):
+                return False
+    return True
+
+
+def decision_reached(lay: Layout, s: bytes) -> bool:
+    return any(s[b + LOCAL_FIELDS] for b in lay.local)
+
+
+def lock_changed(lay: Layout, before: bytes, after: bytes) -> bool:
+    for b in lay.local:
+        old, new = before[b + LOCKED_VALUE], after[b + LOCKED_VALUE]
+        if old and new and old != new:
+            return True
+    return False
+
+
+def catalogue(model: TendermintModel) -> list[Property]:
+    lay = model.lay
+    return [
+        Property(
+            "agreement",
+            "always",
+            "state",
+            lambda s: agreement(lay, s),
+            "no two correct validators decide differently at a height",
+        ),
+        Property(
+            "validity",
+            "always",
+            "state",
+            lambda s: validity(lay, s),
+            "every decided value is valid",
+        ),
+        Property(
+            "integrity",
+            "always",
+            "step",
+            lambda before, action, after: integrity(lay, before, after),
+            "a decision never changes (checked on every step)",
+        ),
+        Property(
+            "ledger-consistency",
+            "always",
+            "state",
+            lambda s: ledger_consistency(lay, s),
+            "correct validators' ledgers are prefixes of one another",
+        ),
+        Property(
+            "accountability",
+            "always",
+            "state",
+            lambda s: accountability(lay, s),
+            "if agreement fails, validators with more than 1/3 of the power are "
+            "provably faulty (equivocation or amnesia)",
+        ),
+        Property(
+            "no-false-accusation",
+            "always",
+            "state",
+            lambda s: no_false_accusation(lay, s),
+            "no correct validator is ever provably faulty",
+        ),
+        Property(
+            "decision-reachable",
+            "sometimes",
+            "state",
+            lambda s: decision_reached(lay, s),
+            "some correct validator decides",
+        ),
+        Property(
+            "round-skip-reachable",
+            "sometimes",
+            "step",
+            lambda before, action, after: action.name == "RoundSkip",
+            "some correct validator skips to a higher round (line 55)",
+        ),
+        Property(
+            "lock-change-reachable",
+            "sometimes",
+            "step",
+            lambda before, action, after: lock_changed(lay, before, after),
+            "some correct validator changes its lock to another value",
+        ),
+    ]
+
+
+__all__ = ["Action", "catalogue"]

@@ -1,0 +1,313 @@
+"""Tendermint consensus, Algorithm 1 of arXiv:1807.04938, as an executable model.
+
+Line numbers in comments refer to Algorithm 1 ("The latest gossip on BFT
+consensus", Buchman, Kwon, Milosevic, November 2019 revision). Note the paper's
+known typo at line 58: OnTimeoutPropose fires while step = propose.
+
+The network abstraction (why a pool of sent messages is exact)
+--------------------------------------------------------------
+The network is asynchronous: a message may reach any subset of validators, in
+any order, or never. Every rule of Algorithm 1 is an "upon" guard that is
+monotone in the set of messages received (a proposal is present, a threshold
+of votes is reached), and whether and when an enabled rule fires is already a
+nondeterministic choice of the model. So a validator that may act on any
+message that has been sent behaves exactly like one whose received set is some
+subset of the sent messages: whatever it could do on a subset it can do on the
+whole pool (it is free not to act on the rest), and whatever it does on the
+pool it could do after a delivery of the whole pool. The state therefore
+holds one pool of sent messages instead of a received set per validator, and
+there is no delivery action. tests/model/test_abstraction.py checks this
+against a literal per-receiver model: same reachable joint local states.
+
+Each rule fires on a threshold and records the decision it took, never the
+subset of messages that justified it; the "schedule OnTimeout..." of lines 21,
+35 and 48 need no state, because a timeout is an action enabled while its
+trigger holds, and triggers only grow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from bftcheck.model import properties as props
+from bftcheck.model.byzantine import PRECOMMIT_KIND, PREVOTE_KIND, Draw, Tally, apply_draw
+from bftcheck.model.interface import Action, Property
+from bftcheck.model.state import (
+    HEIGHT,
+    LOCAL_FIELDS,
+    LOCKED_ROUND,
+    LOCKED_VALUE,
+    NIL,
+    PRECOMMIT,
+    PREVOTE,
+    PROPOSE,
+    ROUND,
+    STEP,
+    VALID_ROUND,
+    VALID_VALUE,
+    Layout,
+    from_view,
+    validator_name,
+    view,
+)
+
+from bftcheck.config import Config
+
+
+class TendermintModel:
+    """The protocol model behind the `Model` interface (see interface.py)."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg.validated()
+        self.lay = lay = Layout(self.cfg)
+        self.mutant = cfg.mutant
+        total = lay.total
+        if self.mutant == "weak-quorum":
+
+            def quorum(p: int) -> bool:
+                return 2 * p >= total
+        else:
+
+            def quorum(p: int) -> bool:  # 2f + 1: more than 2/3 of the voting power
+                return 3 * p > 2 * total
+
+        self.quorum = quorum
+        self.tally = Tally(lay, quorum)
+        self.names = tuple(validator_name(i) for i in range(lay.n))
+        self._properties = props.catalogue(self)
+
+    # -- the interface ---------------------------------------------------------
+    def init_states(self) -> list[bytes]:
+        """Line 10: every correct validator starts round 0 of height 0."""
+        lay = self.lay
+        starts = [bytearray(lay.size)]
+        for ci in range(len(lay.correct)):
+            nxt = []
+            for buf in starts:
+                nxt.extend(self._start_round(buf, ci, 0, 0))
+            starts = nxt
+        return [bytes(b) for b in starts]
+
+    def next_states(self, s: bytes) -> Iterator[tuple[Action, bytes]]:
+        lay = self.lay
+        for ci in range(len(lay.correct)):
+            base = lay.local[ci]
+            h = s[base + HEIGHT]
+            if h >= lay.H:
+                continue  # decided every height: nothing left to do
+            yield from self._validator_steps(s, ci, base, h)
+
+    def properties(self) -> list[Property]:
+        return self._properties
+
+    def encode(self, v: dict[str, Any]) -> bytes:
+        return from_view(self.lay, v)
+
+    def decode(self, s: bytes) -> dict[str, Any]:
+        return view(self.lay, s)
+
+    # -- helpers ---------------------------------------------------------------
+    def valid(self, code: int) -> bool:
+        """valid(v) of Algorithm 1: the invalid value x is rejected."""
+        return self.mutant == "accept-invalid" or code != self.lay.invalid
+
+    def _start_round(self, buf: bytearray, ci: int, h: int, r: int) -> list[bytearray]:
+        """Lines 11-21, StartRound(r), applied to a copy of `buf` per proposal choice."""
+        lay = self.lay
+        b = lay.local[ci]
+        buf = bytearray(buf)
+        buf[b + HEIGHT] = h
+        buf[b + ROUND] = r  # line 12
+        buf[b + STEP] = PROPOSE  # line 13
+        if self.mutant == "unlock-on-new-round":
+            buf[b + LOCKED_VALUE] = 0
+            buf[b + LOCKED_ROUND] = 0
+        if lay.proposer(h, r) != lay.correct[ci]:
+            return [buf]  # line 21: the propose timeout is the TimeoutPropose action
+        if buf[b + VALID_VALUE]:  # lines 15-16
+            choices = (buf[b + VALID_VALUE],)
+        else:  # line 18: getValue() may return any valid value
+            choices = lay.valid_codes
+        out = []
+        for v in choices:  # line 19: broadcast <PROPOSAL, h, r, proposal, validRound>
+            nb = bytearray(buf)
+            nb[lay.proposal(h, r)] = v
+            nb[lay.proposal_vr(h, r)] = buf[b + VALID_ROUND]
+            out.append(nb)
+        return out
+
+    def _proposals(self, s: bytes, h: int, r: int) -> list[tuple[int, int, Draw]]:
+        """Proposals (value, validRound, draw) from proposer(h, r) a validator may act on."""
+        lay = self.lay
+        q = lay.proposer(h, r)
+        if not lay.is_byz[q]:
+            v = s[lay.proposal(h, r)]
+            return [(v, s[lay.proposal_vr(h, r)] - 1, ())] if v else []
+        base = lay.byz_proposal(h, r)
+        can_draw = self.tally.budget_left(s) > 0
+        out = []
+        for v in lay.proposable:
+            # an invalid value never has a prevote quorum, so only vr = -1 matters
+            for vr in range(-1, r if v != lay.invalid else 0):
+                bit = lay.proposal_bit(v, vr)
+                off, mask = base + bit // 8, 1 << (bit % 8)
+                if s[off] & mask:
+                    out.append((v, vr, ()))
+                elif can_draw:
+                    out.append((v, vr, ((off, mask),)))
+        return out
+
+    def _successor(self, s: bytes, draws: tuple[Draw, ...]) -> bytearray | None:
+        """A copy of `s` with the drawn Byzantine messages, or None over budget."""
+        n = sum(len(d) for d in draws)
+        if n > self.tally.budget_left(s):
+            return None
+        buf = bytearray(s)
+        for d in draws:
+            apply_draw(buf, d, self.lay.budget_used)
+        return buf
+
+    def _decide(self, buf: bytearray, ci: int, h: int, v: int) -> list[bytearray]:
+        """Lines 51-54: record the decision, move to the next height, StartRound(0)."""
+        lay = self.lay
+        b = lay.local[ci]
+        buf[b + LOCAL_FIELDS + h] = v  # line 51
+        if self.mutant == "decide-stays-in-height":
+            return [buf]
+        for f in (LOCKED_VALUE, LOCKED_ROUND, VALID_VALUE, VALID_ROUND):
+            buf[b + f] = 0  # line 53
+        if h + 1 == lay.H:  # every configured height decided: halt in a canonical state
+            buf[b + HEIGHT] = lay.H
+            buf[b + ROUND] = 0
+            buf[b + STEP] = PROPOSE
+            return [buf]
+        return self._start_round(buf, ci, h + 1, 0)  # lines 52, 54
+
+    # -- Algorithm 1, one validator --------------------------------------------
+    def _validator_steps(self, s: bytes, ci: int, b: int, h: int) -> Iterator[tuple[Action, bytes]]:
+        lay, tally, mutant = self.lay, self.tally, self.mutant
+        p = self.names[lay.correct[ci]]
+        r, step = s[b + ROUND], s[b + STEP]
+        locked_value, locked_round = s[b + LOCKED_VALUE], s[b + LOCKED_ROUND] - 1
+        prevote_at = lay.prevote(ci, h, r)
+        precommit_at = lay.precommit(ci, h, r)
+        vname = lay.value_name
+
+        if step == PROPOSE:
+            for v, vr, pdraw in self._proposals(s, h, r):
+                if vr == -1:
+                    # lines 22-27
+                    ok = self.valid(v) and (
+                        locked_round == -1 or locked_value == v or mutant == "no-lock"
+                    )
+                    pol_draws: list[Draw] = [()]
+                    line = 22
+                elif vr < r:
+                    # lines 28-33: a proof-of-lock, 2f + 1 prevotes for v in round vr
+                    pol_draws = tally.for_value(s, PREVOTE_KIND, h, vr, v)
+                    ok = self.valid(v) and (
+                        locked_round <= vr
+                        or locked_value == v
+                        or mutant in ("no-lock", "ignore-lock-round")
+                    )
+                    line = 28
+                else:
+                    continue
+                vote = v if ok else NIL
+                for pol in pol_draws:
+                    buf = self._successor(s, (pdraw, pol))
+                    if buf is None:
+                        continue
+                    buf[prevote_at] = vote
+                    buf[b + STEP] = PREVOTE
+                    detail = f"h{h} r{r} {vname(vote)} on proposal {vname(v)} vr{vr}"
+                    yield Action("Prevote", p, detail, line), bytes(buf)
+            if lay.proposer(h, r) != lay.correct[ci]:
+                # lines 57-60: OnTimeoutPropose (guarded by step = propose)
+                buf = bytearray(s)
+                buf[prevote_at] = NIL
+                buf[b + STEP] = PREVOTE
+                yield Action("TimeoutPropose", p, f"h{h} r{r}: prevote nil", 57), bytes(buf)
+
+        if step >= PREVOTE and s[b + VALID_ROUND] - 1 < r:
+            # lines 36-43, "for the first time" in round r: validRound < r until it fires
+            by_value: dict[int, list[Draw]] = {}
+            for v, _vr, pdraw in self._proposals(s, h, r):
+                if self.valid(v):
+                    by_value.setdefault(v, []).append(pdraw)
+            for v, pdraws in by_value.items():
+                if () in pdraws:
+                    pdraws = [()]  # a proposal for v is already there: draw none
+                for pdraw in pdraws:
+                    for pol in tally.for_value(s, PREVOTE_KIND, h, r, v):
+                        buf = self._successor(s, (pdraw, pol))
+                        if buf is None:
+                            continue
+                        if step == PREVOTE:
+                            buf[b + LOCKED_VALUE] = v  # line 38
+                            buf[b + LOCKED_ROUND] = r + 1  # line 39
+                            buf[precommit_at] = v  # line 40
+                            buf[b + STEP] = PRECOMMIT  # line 41
+                            what = f"h{h} r{r} {vname(v)}, lock {vname(v)}"
+                            name = "Precommit"
+                        else:
+                            what = f"h{h} r{r} valid value {vname(v)}"
+                            name = "UpdateValid"
+                        buf[b + VALID_VALUE] = v  # line 42
+                        buf[b + VALID_ROUND] = r + 1  # line 43
+                        yield Action(name, p, what, 36), bytes(buf)
+
+        if step == PREVOTE:
+            # lines 44-46: 2f + 1 nil prevotes
+            for draw in tally.for_value(s, PREVOTE_KIND, h, r, NIL):
+                buf = self._successor(s, (draw,))
+                if buf is None:
+                    continue
+                buf[precommit_at] = NIL
+                buf[b + STEP] = PRECOMMIT
+                yield Action("Precommit", p, f"h{h} r{r} nil on nil prevotes", 44), bytes(buf)
+            # lines 34-35 and 61-64: OnTimeoutPrevote after 2f + 1 prevotes for anything
+            if tally.any_quorum(s, PREVOTE_KIND, h, r):
+                buf = bytearray(s)
+                buf[precommit_at] = NIL
+                buf[b + STEP] = PRECOMMIT
+                yield Action("TimeoutPrevote", p, f"h{h} r{r}: precommit nil", 61), bytes(buf)
+
+        if r + 1 < lay.R:
+            # lines 47-48 and 65-67: OnTimeoutPrecommit after 2f + 1 precommits
+            if tally.any_quorum(s, PRECOMMIT_KIND, h, r):
+                for nb in self._start_round(bytearray(s), ci, h, r + 1):
+                    yield (
+                        Action("TimeoutPrecommit", p, f"h{h} r{r}: start round {r + 1}", 65),
+                        bytes(nb),
+                    )
+
+        # lines 49-54: decide on a proposal plus 2f + 1 precommits, in any round
+        kind = PREVOTE_KIND if mutant == "decide-on-prevotes" else PRECOMMIT_KIND
+        for rd in range(lay.R):
+            by_value = {}
+            for v, _vr, pdraw in self._proposals(s, h, rd):
+                if self.valid(v):  # line 50
+                    by_value.setdefault(v, []).append(pdraw)
+            for v, pdraws in by_value.items():
+                if mutant == "decide-stays-in-height" and s[b + LOCAL_FIELDS + h] == v:
+                    continue  # deciding the same value again changes nothing
+                if () in pdraws:
+                    pdraws = [()]
+                for pdraw in pdraws:
+                    for q in tally.for_value(s, kind, h, rd, v):
+                        buf = self._successor(s, (pdraw, q))
+                        if buf is None:
+                            continue
+                        for nb in self._decide(buf, ci, h, v):
+                            yield (
+                                Action("Decide", p, f"h{h} {vname(v)} in round {rd}", 49),
+                                bytes(nb),
+                            )
+
+        # lines 55-56: f + 1 messages of a higher round: skip to it
+        for rr in range(r + 1, lay.R):
+            if tally.round_skip(s, h, rr):
+                for nb in self._start_round(bytearray(s), ci, h, rr):
+                    yield Action("RoundSkip", p, f"h{h} r{r} to round {rr}", 55), bytes(nb)

@@ -1,0 +1,11 @@
+"""Build the compiled exploration core; everything else is declared in pyproject.toml."""
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=cythonize(
+        [Extension("bftcheck.checker._core_c", ["checker/_core_c.pyx"])],
+        compiler_directives={"language_level": 3, "boundscheck": False, "wraparound": False},
+    ),
+)
