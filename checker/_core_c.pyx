@@ -3,11 +3,11 @@
 
 Per state it stores 8 bytes of fingerprint in an open-addressing table (linear
 probing, load at most 1/2) plus a parent index, an action position and a
-depth in flat C arrays: about 30 bytes a state, no Python objects. The
+depth in flat C arrays: about 32 bytes a state, no Python objects. The
 frontier is one contiguous buffer of fixed-size records (state bytes + index).
 """
 
-from libc.stdint cimport uint8_t, uint16_t, uint64_t, int64_t
+from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, realloc, free, calloc
 from libc.string cimport memcpy, memmove, memset
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
@@ -53,8 +53,8 @@ cdef class StateSpace:
     cdef int64_t* slots
     cdef Py_ssize_t capacity
     cdef int64_t* parents
-    cdef uint16_t* actions
-    cdef uint16_t* depths
+    cdef uint32_t* actions
+    cdef uint32_t* depths
     cdef Py_ssize_t count, reserved
     cdef uint8_t* fbuf
     cdef Py_ssize_t fhead, ftail, fcap, record
@@ -68,8 +68,8 @@ cdef class StateSpace:
         self.slots = <int64_t*>malloc(self.capacity * sizeof(int64_t))
         self.reserved = 1 << 15
         self.parents = <int64_t*>malloc(self.reserved * sizeof(int64_t))
-        self.actions = <uint16_t*>malloc(self.reserved * sizeof(uint16_t))
-        self.depths = <uint16_t*>malloc(self.reserved * sizeof(uint16_t))
+        self.actions = <uint32_t*>malloc(self.reserved * sizeof(uint32_t))
+        self.depths = <uint32_t*>malloc(self.reserved * sizeof(uint32_t))
         self.record = state_size + sizeof(int64_t)
         self.fcap = 1024 * self.record
         self.fbuf = <uint8_t*>malloc(self.fcap)
@@ -123,11 +123,11 @@ cdef class StateSpace:
         if not p:
             raise MemoryError()
         self.parents = p
-        cdef uint16_t* a = <uint16_t*>realloc(self.actions, n * sizeof(uint16_t))
+        cdef uint32_t* a = <uint32_t*>realloc(self.actions, n * sizeof(uint32_t))
         if not a:
             raise MemoryError()
         self.actions = a
-        cdef uint16_t* d = <uint16_t*>realloc(self.depths, n * sizeof(uint16_t))
+        cdef uint32_t* d = <uint32_t*>realloc(self.depths, n * sizeof(uint32_t))
         if not d:
             raise MemoryError()
         self.depths = d
@@ -173,8 +173,8 @@ cdef class StateSpace:
         self.keys[j] = fp
         self.slots[j] = sid
         self.parents[sid] = parent
-        self.actions[sid] = <uint16_t>action
-        self.depths[sid] = <uint16_t>depth
+        self.actions[sid] = <uint32_t>action
+        self.depths[sid] = <uint32_t>depth
         self.count += 1
         self._push(data, sid)
         if 2 * self.count > self.capacity:

@@ -46,8 +46,8 @@ class StateSpace:
         self.state_size = state_size
         self._index: dict[int, int] = {}
         self._parent = array("q")
-        self._action = array("H")
-        self._depth = array("H")
+        self._action = array("I")
+        self._depth = array("I")
         self._frontier: deque[tuple[bytes, int]] = deque()
 
     def __len__(self) -> int:

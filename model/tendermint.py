@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from bftcheck.config import Config
 from bftcheck.model import properties as props
 from bftcheck.model.byzantine import PRECOMMIT_KIND, PREVOTE_KIND, Draw, Tally, apply_draw
 from bftcheck.model.interface import Action, Property
@@ -51,8 +52,6 @@ from bftcheck.model.state import (
     validator_name,
     view,
 )
-
-from bftcheck.config import Config
 
 
 class TendermintModel:
@@ -209,7 +208,7 @@ class TendermintModel:
                     ok = self.valid(v) and (
                         locked_round <= vr
                         or locked_value == v
-                        or mutant in ("no-lock", "ignore-lock-round")
+                        or mutant == "no-lock"
                     )
                     line = 28
                 else:

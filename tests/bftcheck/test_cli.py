@@ -1,0 +1,174 @@
+"""The command line: verdicts and exit codes, JSON, traces and replay, bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bftcheck.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_check_n4_f2_json_reports_fork_with_itf_trace(capsys):
+    code, out, _ = run(capsys, "check", "--preset", "n4-f2", "--json", "--quiet")
+    assert code == 1
+    d = json.loads(out)
+    assert d["complete"] is True and d["distinct_states"] == 54_870
+    assert d["verdicts"]["agreement"] == "violated"
+    assert d["verdicts"]["accountability"] == "holds"
+    assert d["found_at_depth"]["agreement"] == 11
+    states = d["trace"]["states"]
+    assert len(states) == 12 and states[0]["#meta"]["action"] == "Init"
+    assert states[-1]["#meta"]["action"].startswith("Decide(")
+    assert set(d["traces"]) == {"agreement", "ledger-consistency"}
+
+
+def test_check_text_summary_and_trace_story(capsys):
+    code, out, err = run(capsys, "check", "--preset", "n4-f2", "--quiet",
+                         "--property", "agreement")
+    assert code == 1 and err == ""
+    lines = out.splitlines()
+    assert lines[0] == ("bftcheck check: n4-f2: powers 1,1,1,1, Byzantine p3, p4 (budget 6), "
+                        "heights 1, rounds 2, values 2")
+    assert "  agreement  violated (depth 11)" in lines
+    assert "Counterexample to agreement: 11 steps" in out
+    assert "  1. Prevote(p1, h0 r0 v0 on proposal v0 vr-1; line 22)" in lines
+    assert "       p1.step: propose -> prevote" in lines
+    assert lines[-1] == "result: violated: agreement (exit 1)"
+
+
+def test_trace_written_then_replayed(tmp_path, capsys):
+    path = tmp_path / "fork.itf.json"
+    code, _, _ = run(capsys, "check", "--preset", "n4-f2", "--quiet", "--trace-out", str(path))
+    assert code == 1
+    code, out, _ = run(capsys, "replay", str(path))
+    assert code == 1
+    assert "  agreement fails at step 11" in out
+    assert "result: violation confirmed (the trace claims agreement) (exit 1)" in out
+    code, out, _ = run(capsys, "replay", str(path), "--json")
+    assert json.loads(out)["failures"] == {"agreement": 11, "ledger-consistency": 11}
+
+
+def test_replay_rejects_tampered_truncated_and_foreign_traces(tmp_path, capsys):
+    path = tmp_path / "t.json"
+    run(capsys, "check", "--preset", "n4-f2", "--quiet", "--trace-out", str(path))
+    data = json.loads(path.read_text())
+    cases = {}
+    truncated = tmp_path / "truncated.json"
+    truncated.write_text(path.read_text()[:500])
+    cases[truncated] = "not valid JSON"
+    tampered = tmp_path / "tampered.json"
+    bad = json.loads(json.dumps(data))
+    bad["states"][5]["round"]["#map"][0][1] = 0  # p1 never leaves round 0: illegal step
+    tampered.write_text(json.dumps(bad))
+    cases[tampered] = "is not a transition of the model"
+    foreign = tmp_path / "foreign.json"
+    other = json.loads(json.dumps(data))
+    other["#meta"]["config"]["powers"] = [1, 1, 1]  # a trace of another configuration
+    foreign.write_text(json.dumps(other))
+    cases[foreign] = "does not fit the configuration"
+    missing = tmp_path / "nostates.json"
+    missing.write_text(json.dumps({"#meta": data["#meta"], "states": [{"#meta": {}}]}))
+    cases[missing] = "lacks variable"
+    cases[tmp_path / "absent.json"] = "does not exist"
+    for file, needle in cases.items():
+        code, out, err = run(capsys, "replay", str(file))
+        assert code == 2, file
+        assert out == ""
+        assert err.count("\n") == 1 and needle in err, err
+
+
+def test_n4_f1_is_safe(capsys):
+    code, out, _ = run(capsys, "check", "--preset", "n4-f1", "--quiet")
+    assert code == 0
+    assert "search: complete: 400,526 distinct states" in out
+    assert out.splitlines()[-1] == "result: all checked properties hold (exit 0)"
+
+
+def test_limit_gives_exit_3(capsys):
+    code, out, _ = run(capsys, "check", "--preset", "n4-f1", "--max-states", "500", "--json",
+                       "--quiet")
+    d = json.loads(out)
+    assert code == 3 and d["complete"] is False and d["verdicts"]["agreement"] == "unknown"
+
+
+def test_mutant_alone_runs_on_its_catch_configuration(capsys):
+    code, out, _ = run(capsys, "check", "--mutant", "accept-invalid", "--json", "--quiet")
+    d = json.loads(out)
+    assert code == 1 and d["verdicts"]["validity"] == "violated"
+    assert d["config"]["powers"] == [3, 1] and d["config"]["mutant"] == "accept-invalid"
+
+
+def test_config_file(tmp_path, capsys):
+    f = tmp_path / "small.toml"
+    f.write_text('powers = [1, 1, 1]\nrounds = 1\nvalues = 1\n')
+    code, out, _ = run(capsys, "check", "--config", str(f), "--json", "--quiet")
+    d = json.loads(out)
+    assert code == 0 and d["distinct_states"] == 109 and d["config"]["name"] == "small"
+
+
+def test_list(capsys):
+    code, out, _ = run(capsys, "list", "mutants")
+    assert code == 0 and out.startswith("weak-quorum ")
+    assert len(out.splitlines()) == 6
+    code, out, _ = run(capsys, "list", "properties")
+    assert [line.split()[0] for line in out.splitlines()][:5] == [
+        "agreement", "validity", "integrity", "ledger-consistency", "accountability"]
+    code, out, _ = run(capsys, "list", "presets")
+    assert "n4-f1      3 correct + 1 Byzantine" in out
+
+
+BAD = [
+    (["check", "--validators", "0"], "validators"),
+    (["check", "--byzantine", "5"], "--byzantine 5 does not fit 4 validators"),
+    (["check", "--byzantine", "4"], "all 4 validators are Byzantine"),
+    (["check", "--powers", "1,0,1"], "voting power of p2 is 0"),
+    (["check", "--powers", "1,a"], "not a comma-separated list"),
+    (["check", "--rounds", "0"], "--rounds 0 is out of range"),
+    (["check", "--heights", "0"], "--heights 0 is out of range"),
+    (["check", "--values", "9"], "--values 9 is out of range"),
+    (["check", "--preset", "nope"], "unknown preset 'nope'"),
+    (["check", "--mutant", "nope"], "unknown mutant 'nope'"),
+    (["check", "--property", "nope"], "unknown property 'nope'"),
+    (["check", "--rounds", "x"], "invalid int value"),
+    (["check", "--max-states", "0"], "--max-states 0"),
+    (["check", "--trace-out", "/nonexistent/dir/t.json"], "does not exist"),
+    (["check", "--config", "/nonexistent.toml"], "does not exist"),
+    (["list", "nothing"], "invalid choice"),
+    ([], "required"),
+]
+
+
+@pytest.mark.parametrize("argv,needle", BAD, ids=[" ".join(a) or "none" for a, _ in BAD])
+def test_bad_input_one_line_exit_2(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("bftcheck: error: ")
+    assert needle in err
+
+
+def test_malformed_toml(tmp_path, capsys):
+    for text, needle in [("powers = [1, 1", "is not valid TOML"),
+                         ("colour = 3", "unknown key 'colour'"),
+                         ("rounds = 'two'", "'rounds' must be a whole number")]:
+        f = tmp_path / "bad.toml"
+        f.write_text(text)
+        code, out, err = run(capsys, "check", "--config", str(f))
+        assert code == 2 and out == "" and err.count("\n") == 1 and needle in err
+
+
+def test_console_script_bad_input_has_no_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "bftcheck.cli", "check", "--rounds", "-1"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []  # nothing written

@@ -1,0 +1,51 @@
+"""Shared test helpers: build model states by hand from readable pieces."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from bftcheck.config import Config
+from bftcheck.model import TendermintModel
+
+
+def model(**cfg: Any) -> TendermintModel:
+    base = {"powers": (1, 1, 1, 1), "byzantine": 0, "byz_budget": 0, "heights": 1,
+            "rounds": 2, "values": 2}
+    base.update(cfg)
+    return TendermintModel(Config(**base))
+
+
+def build(m: TendermintModel, local: dict[str, dict[str, Any]] | None = None,
+          proposals: list[tuple] = (), prevotes: list[tuple] = (),
+          precommits: list[tuple] = (), byzantine_used: int | None = None) -> bytes:
+    """A state: every validator at h0 r0 propose with nothing sent, then the
+    given local fields per validator and the given messages.
+
+    proposals: (height, round, src, value, validRound); votes: (height, round, src, value).
+    """
+    v = copy.deepcopy(m.decode(bytes(m.lay.size)))
+    v["proposals"], v["prevotes"], v["precommits"] = [], [], []
+    for p, fields in (local or {}).items():
+        for key, value in fields.items():
+            v[key][p] = value
+    v["proposals"] = [{"height": h, "round": r, "src": s, "value": x, "validRound": vr}
+                      for h, r, s, x, vr in proposals]
+    v["prevotes"] = [{"height": h, "round": r, "src": s, "value": x} for h, r, s, x in prevotes]
+    v["precommits"] = [{"height": h, "round": r, "src": s, "value": x}
+                       for h, r, s, x in precommits]
+    byz = sum(1 for store in (prevotes, precommits) for _, _, s, _ in store
+              if m.lay.is_byz[int(s[1:]) - 1])
+    byz += sum(1 for _, _, s, _, _ in proposals if m.lay.is_byz[int(s[1:]) - 1])
+    v["byzantineUsed"] = byz if byzantine_used is None else byzantine_used
+    return m.encode(v)
+
+
+def steps(m: TendermintModel, s: bytes, validator: str | None = None) -> list[tuple[str, dict]]:
+    """(action label, decoded successor) for every successor, optionally of one validator."""
+    return [(str(a), m.decode(t)) for a, t in m.next_states(s)
+            if validator is None or a.validator == validator]
+
+
+def names(m: TendermintModel, s: bytes, validator: str) -> list[str]:
+    return [label.split("(")[0] for label, _ in steps(m, s, validator)]
