@@ -5,7 +5,10 @@ from setuptools import Extension, setup
 
 setup(
     ext_modules=cythonize(
-        [Extension("bftcheck.checker._core_c", ["checker/_core_c.pyx"])],
+        [
+            Extension("bftcheck.checker._core_c", ["checker/_core_c.pyx"]),
+            Extension("bftcheck.model._rules_c", ["model/_rules_c.pyx"]),
+        ],
         compiler_directives={"language_level": 3, "boundscheck": False, "wraparound": False},
     ),
 )

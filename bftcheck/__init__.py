@@ -5,3 +5,10 @@ Subpackages: ``bftcheck.model`` (the protocol), ``bftcheck.checker`` (engines),
 """
 
 __version__ = "0.1.0"
+
+
+def extensions_disabled() -> bool:
+    """True when BFTCHECK_NO_EXTENSIONS=1 forces the pure-Python reference code."""
+    import os
+
+    return os.environ.get("BFTCHECK_NO_EXTENSIONS", "") not in ("", "0")

@@ -57,7 +57,7 @@ def replay(model: Model, trace_cfg: Any, steps: list[tuple[str, dict[str, Any]]]
             if p.scope == "state":
                 fails = not p.check(states[i])
             else:
-                fails = i > 0 and not p.check(states[i - 1], None, states[i])
+                fails = i > 0 and not p.check(states[i - 1], steps[i][0].split("(")[0], states[i])
             if fails:
                 report.failures[p.name] = i
                 break

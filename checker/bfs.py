@@ -55,10 +55,21 @@ def path_to(space: StateSpace, sid: int) -> Path:
     return Path(space.action(sid), steps)
 
 
+def _successor_states(model: Model) -> Callable[[bytes], tuple[list[bytes], list[str]]]:
+    """The generic way to the successors: through `next_states`."""
+
+    def successor_states(s: bytes) -> tuple[list[bytes], list[str]]:
+        succ = list(model.next_states(s))
+        return [t for _, t in succ], [a.name for a, _ in succ]
+
+    return successor_states
+
+
 def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(),
           progress: Progress | None = None, progress_every: float = 1.0) -> Result:
     """Explore every reachable state (within limits) and check `properties`."""
     start = time.perf_counter()
+    successors = getattr(model, "successor_states", None) or _successor_states(model)
     inits = model.init_states()
     if not inits:
         raise ValueError("the model has no initial state")
@@ -100,14 +111,14 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
         d = space.depth(sid)
         if d > depth:
             depth = d
-        succ = list(model.next_states(s))
+        succ, names = successors(s)
         generated += len(succ)
         if active_steps:
-            for k, (action, t) in enumerate(succ):
+            for k, t in enumerate(succ):
                 for p in active_steps:
                     if p.name in found:
                         continue
-                    if (p.kind == "always") != p.check(s, action, t):
+                    if (p.kind == "always") != p.check(s, names[k], t):
                         path = path_to(space, sid)
                         path.steps.append(k)
                         found[p.name] = path
@@ -116,10 +127,10 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
                          ).discard(p.name)
             active_steps = [p for p in active_steps if p.name not in found]
         first = len(space)
-        new = space.add_successors(sid, [t for _, t in succ])
+        new = space.add_successors(sid, succ)
         if state_props:
             for j, k in enumerate(new):
-                judge_state(succ[k][1], first + j)
+                judge_state(succ[k], first + j)
         expanded += 1
         if expanded % check_every == 0:
             now = time.perf_counter()
@@ -147,6 +158,7 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
         engine="check", verdicts=verdicts, complete=complete, distinct_states=len(space),
         generated_states=generated, depth=depth, seconds=time.perf_counter() - start,
         peak_rss_mib=peak_rss_mib(), collision_probability=collision_probability(len(space)),
-        compiled_core=COMPILED and space.compiled, stopped=stopped, paths=found,
+        compiled_core=COMPILED and space.compiled,
+        compiled_rules=getattr(model, "fast", None) is not None, stopped=stopped, paths=found,
         found_at=found_at,
     )

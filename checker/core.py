@@ -7,13 +7,10 @@ compiled core, so a silent fallback cannot hide a broken build.
 
 from __future__ import annotations
 
-import os
-
+from bftcheck import extensions_disabled
 from bftcheck.checker import _core_py
 
-NO_EXTENSIONS = os.environ.get("BFTCHECK_NO_EXTENSIONS", "") not in ("", "0")
-
-if NO_EXTENSIONS:
+if extensions_disabled():
     _impl = _core_py
 else:
     try:

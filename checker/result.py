@@ -30,6 +30,7 @@ class Result:
     peak_rss_mib: float
     collision_probability: float
     compiled_core: bool
+    compiled_rules: bool
     stopped: str
     paths: dict[str, Path] = field(default_factory=dict)
     found_at: dict[str, int] = field(default_factory=dict)
@@ -61,5 +62,6 @@ class Result:
             "peak_rss_mib": round(self.peak_rss_mib, 1),
             "collision_probability": self.collision_probability,
             "compiled_core": self.compiled_core,
+            "compiled_rules": self.compiled_rules,
             "stopped": self.stopped,
         }

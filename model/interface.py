@@ -36,7 +36,7 @@ class Property:
     kind "always": must hold on every reachable state (scope "state") or every
     step (scope "step", an action invariant). kind "sometimes": a reachability
     witness that should hold on at least one state or step.
-    `check(state)` or `check(before, action, after)` returns True when it holds.
+    `check(state)` or `check(before, action_name, after)` returns True when it holds.
     """
 
     name: str

@@ -162,7 +162,26 @@ def lock_changed(lay: Layout, before: bytes, after: bytes) -> bool:
 
 
 def catalogue(model: TendermintModel) -> list[Property]:
+    """The properties, checked by the compiled rules when they are built (the
+    functions above are their reference; tests check that both agree)."""
     lay = model.lay
+    fast = model.fast
+    if fast is not None:
+        return [
+            Property(p.name, p.kind, p.scope, check, p.description)
+            for p, check in zip(_catalogue(lay), (
+                fast.agreement, fast.validity,
+                lambda before, action, after: fast.integrity(before, after),
+                fast.ledger_consistency, fast.accountability, fast.no_false_accusation,
+                fast.decision_reached,
+                lambda before, action, after: action == "RoundSkip",
+                lambda before, action, after: fast.lock_changed(before, after),
+            ), strict=True)
+        ]
+    return _catalogue(lay)
+
+
+def _catalogue(lay: Layout) -> list[Property]:
     return [
         Property(
             "agreement",
@@ -218,7 +237,7 @@ def catalogue(model: TendermintModel) -> list[Property]:
             "round-skip-reachable",
             "sometimes",
             "step",
-            lambda before, action, after: action.name == "RoundSkip",
+            lambda before, action, after: action == "RoundSkip",
             "some correct validator skips to a higher round (line 55)",
         ),
         Property(

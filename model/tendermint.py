@@ -33,6 +33,7 @@ from typing import Any
 from bftcheck.config import Config
 from bftcheck.model import properties as props
 from bftcheck.model.byzantine import PRECOMMIT_KIND, PREVOTE_KIND, Draw, Tally, apply_draw
+from bftcheck.model.compiled import KIND_NAMES, compiled_rules
 from bftcheck.model.interface import Action, Property
 from bftcheck.model.state import (
     HEIGHT,
@@ -74,6 +75,8 @@ class TendermintModel:
         self.quorum = quorum
         self.tally = Tally(lay, quorum)
         self.names = tuple(validator_name(i) for i in range(lay.n))
+        # The compiled transcription of these rules, used for exploration when built.
+        self.fast = compiled_rules(lay, self.mutant)
         self._properties = props.catalogue(self)
 
     # -- the interface ---------------------------------------------------------
@@ -96,6 +99,15 @@ class TendermintModel:
             if h >= lay.H:
                 continue  # decided every height: nothing left to do
             yield from self._validator_steps(s, ci, base, h)
+
+    def successor_states(self, s: bytes) -> tuple[list[bytes], list[str]]:
+        """Successor states and their action names, in `next_states` order: what
+        a search needs, from the compiled rules when they are built."""
+        if self.fast is not None:
+            states, kinds = self.fast.successors(s)
+            return states, [KIND_NAMES[k] for k in kinds]
+        succ = list(self.next_states(s))
+        return [t for _, t in succ], [a.name for a, _ in succ]
 
     def properties(self) -> list[Property]:
         return self._properties

@@ -1,0 +1,97 @@
+"""The compiled rules (_rules_c.pyx) against the Python model, state by state:
+same successors in the same order, same action names, same property values."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from bftcheck import extensions_disabled
+from bftcheck.checker.bfs import check
+from bftcheck.config import Config
+from bftcheck.model import MUTANTS, TendermintModel
+from bftcheck.model import compiled as compiled_mod
+from bftcheck.model import properties as P
+from bftcheck.trace import from_path
+
+CONFIGS = {
+    "n3-r1": Config(powers=(1, 1, 1), rounds=1, values=2),
+    "n4-f2": Config(byzantine=2, byz_budget=6),
+    "n4-f1-h2": Config(byzantine=1, byz_budget=2, heights=2, rounds=2, values=1),
+    "weighted": Config(powers=(4, 1, 1, 1), byzantine=1, byz_budget=2),
+    "byz-proposer": Config(powers=(2, 1, 1), byzantine=1, byz_budget=3, rounds=3, values=2),
+    "two-byz-proposers": Config(powers=(1, 1, 1, 1, 1), byzantine=2, byz_budget=3, rounds=3,
+                                values=1),
+    **{f"mutant-{name}": Config(**m.catch, mutant=name) for name, m in MUTANTS.items()},
+}
+LIMIT = 6_000  # states per configuration, breadth-first
+
+
+def test_compiled_rules_loaded():
+    if extensions_disabled():
+        assert not compiled_mod.COMPILED
+        pytest.skip("BFTCHECK_NO_EXTENSIONS is set: the Python rules are in use by request")
+    assert compiled_mod.COMPILED, "the compiled rules _rules_c did not build or import"
+    assert TendermintModel(Config()).fast is not None
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_compiled_rules_agree_with_python(name):
+    if not compiled_mod.COMPILED:
+        pytest.skip("compiled rules not in use")
+    model = TendermintModel(CONFIGS[name])
+    broken: set[str] = set()  # properties seen failing on a compared state
+    seen = set(model.init_states())
+    queue = list(seen)
+    checked = 0
+    while queue and checked < LIMIT:  # every state near the start
+        s = queue.pop(0)
+        checked += 1
+        for t in compare(model, s, broken):
+            if t not in seen:
+                seen.add(t)
+                queue.append(t)
+    assert checked == min(LIMIT, len(seen)) and checked > 20
+    rng = random.Random(name)  # and deep states, by seeded random walks
+    for _ in range(150):
+        s = rng.choice(model.init_states())
+        for _ in range(60):
+            succ = compare(model, s, broken)
+            if not succ:
+                break
+            s = rng.choice(succ)
+    # and every state along the shortest path to a violation, where there is one
+    expected_broken = {"n4-f2": "agreement"}
+    expected_broken.update({f"mutant-{n}": m.breaks for n, m in MUTANTS.items()})
+    if name in expected_broken:
+        prop = expected_broken[name]
+        result = check(model, [p for p in model.properties() if p.name == prop])
+        trace = from_path(model, model.cfg, result.paths[prop], prop)
+        for step in trace.steps:
+            compare(model, step.state, broken)
+        assert prop in broken, broken
+
+
+def compare(model: TendermintModel, s: bytes, broken: set[str]) -> list[bytes]:
+    fast, lay = model.fast, model.lay
+    expected = list(model.next_states(s))
+    states, names = model.successor_states(s)
+    assert states == [t for _, t in expected], f"successors differ at {s.hex()}"
+    assert names == [a.name for a, _ in expected]
+    assert fast.agreement(s) == P.agreement(lay, s)
+    assert fast.validity(s) == P.validity(lay, s)
+    assert fast.ledger_consistency(s) == P.ledger_consistency(lay, s)
+    assert fast.accountability(s) == P.accountability(lay, s)
+    assert fast.no_false_accusation(s) == P.no_false_accusation(lay, s)
+    assert fast.decision_reached(s) == P.decision_reached(lay, s)
+    for prop, holds in (("agreement", P.agreement(lay, s)), ("validity", P.validity(lay, s)),
+                        ("accountability", P.accountability(lay, s))):
+        if not holds:
+            broken.add(prop)
+    for t in states:
+        if not P.integrity(lay, s, t):
+            broken.add("integrity")
+        assert fast.integrity(s, t) == P.integrity(lay, s, t)
+        assert fast.lock_changed(s, t) == P.lock_changed(lay, s, t)
+    return states
