@@ -9,7 +9,7 @@ from bftcheck.checker import _core_py, bfs
 from bftcheck.checker.bfs import Limits, check
 from bftcheck.config import Config
 from bftcheck.model import MUTANTS, TendermintModel
-from bftcheck.presets import preset
+from bftcheck.presets import PRESETS, preset
 from bftcheck.trace import from_path
 
 
@@ -32,11 +32,30 @@ def test_n4_f2_fork_found_at_depth_11_and_accountability_holds():
     assert sorted(d[0] for d in final["decision"].values()) == ["v0", "v1"]
 
 
-def test_n4_f1_is_safe_on_a_complete_search():
-    _, r = run(preset("n4-f1"))
-    assert r.complete and r.exit_code() == 0
-    assert (r.distinct_states, r.generated_states, r.depth) == (400_526, 1_163_046, 20)
-    assert set(r.verdicts.values()) == {"holds", "witnessed"}
+# (distinct, generated, depth) of each preset's complete search, and what is not
+# "holds"/"witnessed" there.
+PINNED = {
+    "n4-f0": ((5_324_710, 20_816_358, 25), {}),
+    "n4-f1": ((400_526, 1_163_046, 20), {}),
+    "n4-f2": ((54_870, 109_714, 14), {"agreement": "violated", "ledger-consistency": "violated"}),
+    # three equal validators: every quorum is all of them, so no lock can change
+    "n3-f0": ((1_728_554, 4_254_866, 38), {"lock-change-reachable": "not witnessed"}),
+    "weighted": ((1_141_734, 3_644_016, 20), {}),
+    "bench": ((6_317_338, 23_752_348, 26), {}),
+}
+
+
+def test_every_preset_is_pinned():
+    assert set(PINNED) == set(PRESETS)
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_preset_counts_and_verdicts_pinned(name):
+    _, r = run(preset(name))
+    counts, unusual = PINNED[name]
+    assert r.complete
+    assert (r.distinct_states, r.generated_states, r.depth) == counts
+    assert {k: v for k, v in r.verdicts.items() if v not in ("holds", "witnessed")} == unusual
 
 
 def test_small_configurations_pinned():
