@@ -1,0 +1,90 @@
+"""Run the benchmark ladder and record the figures in benchmarks/RESULTS.md.
+
+Each configuration runs in its own `bftcheck check --json` process, so peak
+RSS is that run's own. Usage:
+
+    python benchmarks/run.py            # the whole ladder (a few minutes)
+    python benchmarks/run.py --quick    # the small rungs only
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# (label, arguments, environment overrides)
+LADDER = [
+    ("n4-f2 fork (agreement only)", ["--preset", "n4-f2", "--property", "agreement"], {}),
+    ("n4-f2 (complete)", ["--preset", "n4-f2"], {}),
+    ("n4-f1", ["--preset", "n4-f1"], {}),
+    ("n4-f1, pure Python", ["--preset", "n4-f1"], {"BFTCHECK_NO_EXTENSIONS": "1"}),
+    ("weighted 4,1,1,1 f1", ["--preset", "weighted"], {}),
+    ("n3-f0, 2 heights", ["--preset", "n3-f0"], {}),
+    ("n4-f0", ["--preset", "n4-f0"], {}),
+    ("bench: n5-f1", ["--preset", "bench"], {}),
+    ("n4-f1, 3 rounds (bounded 120 s)", ["--preset", "n4-f1", "--rounds", "3",
+                                         "--max-seconds", "120"], {}),
+]
+QUICK = {"n4-f2 fork (agreement only)", "n4-f2 (complete)", "n4-f1", "n4-f1, pure Python"}
+
+
+def run(args: list[str], env: dict[str, str]) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bftcheck.cli", "check", "--json", "--quiet", *args],
+        capture_output=True, text=True, env={**os.environ, **env},
+    )
+    if proc.returncode not in (0, 1, 3):
+        raise SystemExit(f"benchmark run {args} failed: {proc.stderr.strip()}")
+    return json.loads(proc.stdout)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="only the small rungs")
+    ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    opts = ap.parse_args()
+    rows = []
+    for label, args, env in LADDER:
+        if opts.quick and label not in QUICK:
+            continue
+        print(f"running {label} ...", file=sys.stderr, flush=True)
+        d = run(args, env)
+        violated = [k for k, v in d["verdicts"].items() if v == "violated"]
+        verdict = ("violated: " + ", ".join(violated)) if violated else (
+            "all hold" if d["complete"] else "no violation (bounded)")
+        rows.append((label, d, verdict))
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Recorded {datetime.date.today()} by `python benchmarks/run.py` on "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}. "
+        "Explicit-state checker (`bftcheck check`), one process per row; peak RSS is the "
+        "whole process. \"complete\" means every reachable state was explored.",
+        "",
+        "| configuration | complete | distinct states | generated | depth | seconds "
+        "| states/s | peak RSS MiB | verdict |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for label, d, verdict in rows:
+        lines.append(
+            f"| {label} | {'yes' if d['complete'] else 'no'} | {d['distinct_states']:,} "
+            f"| {d['generated_states']:,} | {d['depth']} | {d['seconds']:.2f} "
+            f"| {d['states_per_second']:,.0f} | {d['peak_rss_mib']:.0f} | {verdict} |")
+    fork = next((d for label, d, _ in rows if label.startswith("n4-f2 fork")), None)
+    if fork is not None:
+        lines += ["", f"Time to the n4-f2 fork (shortest, depth "
+                      f"{fork['found_at_depth'].get('agreement')}): {fork['seconds']:.2f} s."]
+    Path(opts.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {opts.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
