@@ -3,6 +3,11 @@ semantics), verdicts of the presets, both cores agreeing, honest limits."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 
 from bftcheck.checker import _core_py, bfs
@@ -75,6 +80,21 @@ def test_pure_and_compiled_cores_give_identical_results(monkeypatch):
     for field in ("distinct_states", "generated_states", "depth", "verdicts", "found_at"):
         assert getattr(pure, field) == getattr(compiled, field), field
     assert pure.paths == compiled.paths
+
+
+def test_pure_python_everywhere_gives_identical_results():
+    """BFTCHECK_NO_EXTENSIONS=1: pure-Python rules and core, same counts and verdicts."""
+    env = {**os.environ, "BFTCHECK_NO_EXTENSIONS": "1"}
+    argv = [sys.executable, "-m", "bftcheck.cli", "check", "--preset", "n4-f2", "--json",
+            "--quiet"]
+    pure = json.loads(subprocess.run(argv, env=env, capture_output=True, text=True).stdout)
+    _, compiled = run(preset("n4-f2"))
+    assert compiled.compiled_core and compiled.compiled_rules
+    assert not pure["compiled_core"] and not pure["compiled_rules"]
+    assert (pure["distinct_states"], pure["generated_states"], pure["depth"]) == (
+        compiled.distinct_states, compiled.generated_states, compiled.depth)
+    assert pure["verdicts"] == compiled.verdicts
+    assert pure["found_at_depth"] == compiled.found_at
 
 
 @pytest.mark.parametrize("name", sorted(MUTANTS))
