@@ -92,7 +92,10 @@ def build_config(args: argparse.Namespace) -> Config:
 def _writable(path: str | None) -> None:
     if path is None:
         return
-    parent = Path(path).resolve().parent
+    target = Path(path)
+    if target.is_dir():
+        raise ConfigError(f"cannot write {path}: it is a directory; give a file name")
+    parent = target.resolve().parent
     if not parent.is_dir():
         raise ConfigError(f"cannot write {path}: directory {parent} does not exist")
 

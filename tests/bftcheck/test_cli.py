@@ -142,6 +142,8 @@ BAD = [
     (["check", "--max-states", "0"], "--max-states 0"),
     (["check", "--trace-out", "/nonexistent/dir/t.json"], "does not exist"),
     (["check", "--config", "/nonexistent.toml"], "does not exist"),
+    (["check", "--trace-out", "/"], "it is a directory"),
+    (["replay", "/"], "cannot read trace file"),
     (["list", "nothing"], "invalid choice"),
     ([], "required"),
 ]
