@@ -184,6 +184,88 @@ def cmd_check(args: argparse.Namespace) -> int:
     return code
 
 
+def _fuzz_progress(info: dict) -> None:
+    print(f"  {info['examples']:,} examples, {info['steps']:,} steps, highest round "
+          f"{info['highest_round']}, {info['elapsed']:.1f} s", file=sys.stderr, flush=True)
+
+
+def cmd_fuzz(args: argparse.Namespace) -> int:
+    from bftcheck import itf
+    from bftcheck.fuzz.runner import database_path, fuzz
+    from bftcheck.model import TendermintModel
+    from bftcheck.trace import describe_config, from_path, render
+
+    cfg = build_config(args)
+    _writable(args.trace_out)
+    for flag in ("max_examples", "max_steps", "max_seconds"):
+        value = getattr(args, flag)
+        if value is not None and value <= 0:
+            raise ConfigError(f"--{flag.replace('_', '-')} {value}: pass a positive number")
+    if args.seed < 0:
+        raise ConfigError(f"--seed {args.seed}: pass a whole number >= 0")
+    model = TendermintModel(cfg)
+    always = [p.name for p in model.properties() if p.kind == "always"]
+    if args.property:
+        unknown = [n for n in args.property if n not in always]
+        if unknown:
+            raise ConfigError(f"unknown or non-safety property {unknown[0]!r}: choose from "
+                              f"{', '.join(always)}")
+    chosen = list(dict.fromkeys(args.property)) if args.property else always
+    db = database_path(args.db)
+    if not args.json:
+        print(f"bftcheck fuzz: {describe_config(cfg)}")
+        print(f"  seed {args.seed}, up to {args.max_examples:,} examples of up to "
+              f"{args.max_steps} steps" + (f", {args.max_seconds:g} s" if args.max_seconds
+                                           else ""))
+    out = fuzz(cfg, max_examples=args.max_examples, max_steps=args.max_steps,
+               max_seconds=args.max_seconds, seed=args.seed, database=db, properties=chosen,
+               progress=None if args.quiet else _fuzz_progress)
+    trace = None
+    if out.violated and out.path is not None:
+        trace = from_path(model, cfg, out.path, out.violated)
+        if args.trace_out:
+            itf.write_itf(args.trace_out, model, trace)
+    code = EXIT_VIOLATION if out.violated else EXIT_OK
+    verdicts = {p: ("violated" if p == out.violated else "unknown") for p in chosen}
+    rerun = f"bftcheck fuzz {' '.join(_rerun_args(args))}"
+    if args.json:
+        print(json.dumps({
+            "engine": "fuzz", "verdicts": verdicts, "complete": False,
+            "examples": out.examples, "steps": out.steps,
+            "distinct_states": out.distinct_states, "generated_states": out.steps,
+            "depth": len(trace) if trace else 0, "seconds": round(out.seconds, 3),
+            "seed": args.seed, "stopped": out.stopped, "config": cfg.to_dict(),
+            "trace": itf.to_itf(model, trace) if trace else None,
+            "reproduce": out.reproduce, "rerun": rerun, "database": db, "exit_code": code,
+        }))
+        return code
+    if trace is None:
+        print(f"result: no violation found in {out.examples:,} examples "
+              f"({out.steps:,} steps, {out.distinct_states:,} distinct final states, "
+              f"{out.seconds:.1f} s; {out.stopped}); fuzzing is not exhaustive, so this "
+              f"is not a proof (exit 0)")
+        return code
+    print()
+    print(render(model, trace))
+    print()
+    print(f"re-run: {rerun}")
+    if out.reproduce:
+        print(f"hypothesis: {out.reproduce}")
+    if args.trace_out:
+        print(f"trace written to {args.trace_out} (ITF); check it with "
+              f"'bftcheck replay {args.trace_out}'")
+    print(f"result: violated: {out.violated} after {out.examples:,} examples, "
+          f"{out.seconds:.1f} s (exit 1)")
+    return code
+
+
+def _rerun_args(args: argparse.Namespace) -> list[str]:
+    argv = [a for a in sys.argv[2:]] if sys.argv[1:2] == ["fuzz"] else []
+    if "--seed" not in argv:
+        argv += ["--seed", str(args.seed)]
+    return argv
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from bftcheck.itf import read_itf
     from bftcheck.model import TendermintModel
@@ -247,6 +329,24 @@ def make_parser() -> Parser:
     c.add_argument("--json", action="store_true", help="one JSON object on stdout")
     c.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     c.set_defaults(func=cmd_check)
+    f = sub.add_parser("fuzz", help="Hypothesis stateful fuzzing for configurations too "
+                       "big to enumerate")
+    _config_options(f)
+    f.add_argument("--property", action="append", metavar="NAME",
+                   help="check only this safety property (repeatable)")
+    f.add_argument("--max-examples", type=int, default=1000, metavar="N",
+                   help="runs to try (default 1000)")
+    f.add_argument("--max-steps", type=int, default=60, metavar="S",
+                   help="steps per run (default 60)")
+    f.add_argument("--max-seconds", type=float, metavar="T", help="stop after T seconds")
+    f.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
+    f.add_argument("--db", metavar="DIR",
+                   help="example database; failures stored here are tried first "
+                        "(default .hypothesis/bftcheck-fuzz; 'none' disables it)")
+    f.add_argument("--trace-out", metavar="FILE", help="write the shrunk trace as ITF JSON")
+    f.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    f.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    f.set_defaults(func=cmd_fuzz)
     r = sub.add_parser("replay", help="re-run an ITF trace against the model")
     r.add_argument("file", metavar="FILE")
     r.add_argument("--json", action="store_true", help="one JSON object on stdout")

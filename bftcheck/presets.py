@@ -13,9 +13,9 @@ PRESETS: dict[str, tuple[Config, str]] = {
     "n4-f1": (Config(powers=(1, 1, 1, 1), byzantine=1, byz_budget=2, heights=1, rounds=2,
                      values=2, name="n4-f1"),
               "3 correct + 1 Byzantine (budget 2), 2 rounds, 2 values: safe (f < n/3)"),
-    "n4-f2": (Config(powers=(1, 1, 1, 1), byzantine=2, byz_budget=6, heights=1, rounds=2,
+    "n4-f2": (Config(powers=(1, 1, 1, 1), byzantine=2, byz_budget=8, heights=1, rounds=2,
                      values=2, name="n4-f2"),
-              "2 correct + 2 Byzantine (budget 6), 2 rounds, 2 values: a fork, "
+              "2 correct + 2 Byzantine (budget 8), 2 rounds, 2 values: a fork, "
               "and Accountability holds"),
     "n3-f0": (Config(powers=(1, 1, 1), byzantine=0, byz_budget=0, heights=2, rounds=2,
                      values=2, name="n3-f0"),

@@ -24,15 +24,15 @@ def run(cfg: Config, props=None, limits: Limits | None = None):
     return m, check(m, chosen, limits or Limits())
 
 
-def test_n4_f2_fork_found_at_depth_11_and_accountability_holds():
+def test_n4_f2_fork_found_at_depth_7_and_accountability_holds():
     m, r = run(preset("n4-f2"))
     assert r.complete
-    assert (r.distinct_states, r.generated_states, r.depth) == (54_870, 109_714, 14)
-    assert r.verdicts["agreement"] == "violated" and r.found_at["agreement"] == 11
+    assert (r.distinct_states, r.generated_states, r.depth) == (61_656, 127_438, 14)
+    assert r.verdicts["agreement"] == "violated" and r.found_at["agreement"] == 7
     assert r.verdicts["accountability"] == "holds"
     assert r.verdicts["no-false-accusation"] == "holds"
     trace = from_path(m, m.cfg, r.paths["agreement"], "agreement")
-    assert len(trace) == 11
+    assert len(trace) == 7
     final = m.decode(trace.steps[-1].state)
     assert sorted(d[0] for d in final["decision"].values()) == ["v0", "v1"]
 
@@ -42,7 +42,7 @@ def test_n4_f2_fork_found_at_depth_11_and_accountability_holds():
 PINNED = {
     "n4-f0": ((5_324_710, 20_816_358, 25), {}),
     "n4-f1": ((400_526, 1_163_046, 20), {}),
-    "n4-f2": ((54_870, 109_714, 14), {"agreement": "violated", "ledger-consistency": "violated"}),
+    "n4-f2": ((61_656, 127_438, 14), {"agreement": "violated", "ledger-consistency": "violated"}),
     # three equal validators: every quorum is all of them, so no lock can change
     "n3-f0": ((1_728_554, 4_254_866, 38), {"lock-change-reachable": "not witnessed"}),
     "weighted": ((1_141_734, 3_644_016, 20), {}),

@@ -21,12 +21,12 @@ def test_check_n4_f2_json_reports_fork_with_itf_trace(capsys):
     code, out, _ = run(capsys, "check", "--preset", "n4-f2", "--json", "--quiet")
     assert code == 1
     d = json.loads(out)
-    assert d["complete"] is True and d["distinct_states"] == 54_870
+    assert d["complete"] is True and d["distinct_states"] == 61_656
     assert d["verdicts"]["agreement"] == "violated"
     assert d["verdicts"]["accountability"] == "holds"
-    assert d["found_at_depth"]["agreement"] == 11
+    assert d["found_at_depth"]["agreement"] == 7
     states = d["trace"]["states"]
-    assert len(states) == 12 and states[0]["#meta"]["action"] == "Init"
+    assert len(states) == 8 and states[0]["#meta"]["action"] == "Init"
     assert states[-1]["#meta"]["action"].startswith("Decide(")
     assert set(d["traces"]) == {"agreement", "ledger-consistency"}
 
@@ -36,10 +36,10 @@ def test_check_text_summary_and_trace_story(capsys):
                          "--property", "agreement")
     assert code == 1 and err == ""
     lines = out.splitlines()
-    assert lines[0] == ("bftcheck check: n4-f2: powers 1,1,1,1, Byzantine p3, p4 (budget 6), "
+    assert lines[0] == ("bftcheck check: n4-f2: powers 1,1,1,1, Byzantine p3, p4 (budget 8), "
                         "heights 1, rounds 2, values 2")
-    assert "  agreement  violated (depth 11)" in lines
-    assert "Counterexample to agreement: 11 steps" in out
+    assert "  agreement  violated (depth 7)" in lines
+    assert "Counterexample to agreement: 7 steps" in out
     assert "  1. Prevote(p1, h0 r0 v0 on proposal v0 vr-1; line 22)" in lines
     assert "       p1.step: propose -> prevote" in lines
     assert lines[-1] == "result: violated: agreement (exit 1)"
@@ -51,10 +51,10 @@ def test_trace_written_then_replayed(tmp_path, capsys):
     assert code == 1
     code, out, _ = run(capsys, "replay", str(path))
     assert code == 1
-    assert "  agreement fails at step 11" in out
+    assert "  agreement fails at step 7" in out
     assert "result: violation confirmed (the trace claims agreement) (exit 1)" in out
     code, out, _ = run(capsys, "replay", str(path), "--json")
-    assert json.loads(out)["failures"] == {"agreement": 11, "ledger-consistency": 11}
+    assert json.loads(out)["failures"] == {"agreement": 7, "ledger-consistency": 7}
 
 
 def test_replay_rejects_tampered_truncated_and_foreign_traces(tmp_path, capsys):
@@ -67,7 +67,7 @@ def test_replay_rejects_tampered_truncated_and_foreign_traces(tmp_path, capsys):
     cases[truncated] = "not valid JSON"
     tampered = tmp_path / "tampered.json"
     bad = json.loads(json.dumps(data))
-    bad["states"][5]["round"]["#map"][0][1] = 0  # p1 never leaves round 0: illegal step
+    bad["states"][4]["round"]["#map"][1][1] = 0  # p2 proposes for round 1 in round 0
     tampered.write_text(json.dumps(bad))
     cases[tampered] = "is not a transition of the model"
     foreign = tmp_path / "foreign.json"

@@ -1,0 +1,221 @@
+"""A Hypothesis `RuleBasedStateMachine` over the Python model (not a second model).
+
+One rule per (validator, action family) of the model. Each rule picks one of
+the actions the model says are enabled for that validator in that family, and
+the machine steps the model along it. Rules per validator let Hypothesis'
+swarm testing switch off, say, p2's locking for a whole run, which is what
+many bugs need (the n4-f2 fork is 1 in 7,000 uniformly random runs). Every
+`always` property of the model is an `@invariant`, and step properties are
+checked on every step. Hypothesis shrinks a failing run into a short one, and
+the machine records its runs so that a failure becomes a bftcheck `Trace`.
+
+Steering (`hypothesis.target`), maximised over each run: the highest round any
+validator reached, the number of distinct values locked at once, how close a
+height is to a fork (the precommit support of the second-best value), the
+number of decisions made, and the Byzantine messages used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import HealthCheck, settings, target
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from bftcheck.checker.result import Path
+from bftcheck.config import Config
+from bftcheck.model import TendermintModel
+from bftcheck.model.state import LOCAL_FIELDS, LOCKED_VALUE, ROUND
+
+# Action families: each is one rule of the machine. An action that draws
+# Byzantine messages belongs to "byzantine", whatever its name.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "prevote": ("Prevote",),
+    "lock": ("Precommit", "UpdateValid"),
+    "timeout": ("TimeoutPropose", "TimeoutPrevote", "TimeoutPrecommit"),
+    "decide": ("Decide",),
+    "round_skip": ("RoundSkip",),
+    "byzantine": (),
+}
+
+
+class PropertyViolation(AssertionError):
+    """A model property failed during a fuzzing run."""
+
+    def __init__(self, prop: str) -> None:
+        super().__init__(f"{prop} violated")
+        self.prop = prop
+
+
+def machine_for(cfg: Config, properties: list[str] | None = None,
+                max_steps: int = 60) -> type[RuleBasedStateMachine]:
+    """A state machine class for `cfg`; use `.TestCase` in a pytest/unittest suite.
+
+    `properties` restricts the checked properties (default: every `always` one).
+    The class attribute `last_run` holds the most recent run as a `Path`, and
+    `last_violation` the property it violated, if any.
+    """
+    model = TendermintModel(cfg.validated())
+    lay = model.lay
+    chosen = [p for p in model.properties() if p.kind == "always"
+              and (properties is None or p.name in properties)]
+    state_props = [p for p in chosen if p.scope == "state"]
+    step_props = [p for p in chosen if p.scope == "step"]
+    budget_at = lay.budget_used
+
+    width = LOCAL_FIELDS + lay.H
+    validators = [f"p{i + 1}" for i in lay.correct]
+    rule_names = [f"{p}_{fam}" for p in validators for fam in FAMILIES]
+
+    def rule_of(name: str, before: bytes, after: bytes) -> str:
+        """The (validator, family) rule an action belongs to: the validator is
+        the one whose local variables the step changed."""
+        who = next(ci for ci, b in enumerate(lay.local)
+                   if before[b:b + width] != after[b:b + width])
+        if after[budget_at] > before[budget_at]:
+            return f"{validators[who]}_byzantine"
+        for fam, names in FAMILIES.items():
+            if name in names:
+                return f"{validators[who]}_{fam}"
+        raise ValueError(f"action {name} belongs to no family")
+
+    def split_support(s: bytes) -> int:
+        """How close a height is to a fork: over pairs of different values, the
+        smaller of their best precommit support (power, any round), maximised."""
+        best = 0
+        for h in range(lay.H):
+            support: dict[int, int] = {}
+            for r in range(lay.R):
+                tally: dict[int, int] = {}
+                for ci, i in enumerate(lay.correct):
+                    c = s[lay.precommit(ci, h, r)]
+                    if c > 1:
+                        tally[c] = tally.get(c, 0) + lay.powers[i]
+                for bi, i in enumerate(lay.byzantine):
+                    mask = s[lay.byz_precommit(bi, h, r)]
+                    for c in lay.valid_codes:
+                        if mask >> c & 1:
+                            tally[c] = tally.get(c, 0) + lay.powers[i]
+                for c, p in tally.items():
+                    support[c] = max(support.get(c, 0), p)
+            if len(support) >= 2:
+                best = max(best, sorted(support.values())[-2])
+        return best
+
+    class Machine(RuleBasedStateMachine):
+        last_run: Path | None = None
+        last_violation: str | None = None
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.state: bytes | None = None
+            self.path = Path(0, [])
+            self._cache: tuple[bytes, dict[str, list[tuple[int, bytes]]]] | None = None
+            self.max_round = 0
+            self.max_locked = 0
+            self.max_split = 0
+            Machine.last_run = self.path
+            Machine.last_violation = None
+
+        def options(self, family: str) -> list[tuple[int, bytes]]:
+            """(position in successor order, successor) of the enabled actions."""
+            s = self.state
+            if s is None:
+                return []
+            if self._cache is None or self._cache[0] != s:
+                states, names = model.successor_states(s)
+                groups: dict[str, list[tuple[int, bytes]]] = {r: [] for r in rule_names}
+                for k, (t, name) in enumerate(zip(states, names, strict=True)):
+                    groups[rule_of(name, s, t)].append((k, t))
+                self._cache = (s, groups)
+            return self._cache[1][family]
+
+        def take(self, family: str, data: Any) -> None:
+            opts = self.options(family)
+            k, after = opts[data.draw(st.integers(0, len(opts) - 1), label=family)]
+            before = self.state
+            assert before is not None
+            self.state = after
+            self.path.steps.append(k)
+            name = model.successor_states(before)[1][k]
+            for p in step_props:
+                if not p.check(before, name, after):
+                    Machine.last_violation = p.name
+                    raise PropertyViolation(p.name)
+            rounds = [after[b + ROUND] for b in lay.local]
+            self.max_round = max(self.max_round, *rounds)
+            locked = {after[b + LOCKED_VALUE] for b in lay.local} - {0}
+            self.max_locked = max(self.max_locked, len(locked))
+            self.max_split = max(self.max_split, split_support(after))
+
+        @initialize(data=st.data())
+        def start(self, data: Any) -> None:
+            inits = model.init_states()
+            i = data.draw(st.integers(0, len(inits) - 1), label="initial state")
+            self.state = inits[i]
+            self.path.init = i
+
+        @precondition(lambda self: self.state is not None and not any(
+            self.options(r) for r in rule_names))
+        @rule()
+        def halted(self) -> None:
+            """Every validator is done (or stuck within the bounds): nothing to do."""
+
+        def teardown(self) -> None:
+            if self.state is None:
+                return
+            s = self.state
+            target(float(self.max_round), label="highest round reached")
+            target(float(self.max_locked), label="distinct values locked")
+            decided = sum(1 for b in lay.local for h in range(lay.H) if s[b + LOCAL_FIELDS + h])
+            target(float(decided), label="decisions")
+            target(float(s[budget_at]), label="Byzantine messages used")
+            target(float(self.max_split), label="support of the second value")
+
+    def add_rule(family: str) -> None:
+        def step(self: Machine, data: Any) -> None:
+            self.take(family, data)
+
+        step.__name__ = family
+        step = rule(data=st.data())(step)
+        step = precondition(lambda self: bool(self.options(family)))(step)
+        setattr(Machine, family, step)
+
+    for name in rule_names:
+        add_rule(name)
+
+    def add_invariant(name: str, check: Callable[[bytes], bool]) -> None:
+        def holds(self: Machine) -> None:
+            if self.state is not None and not check(self.state):
+                Machine.last_violation = name
+                raise PropertyViolation(name)
+
+        holds.__name__ = f"invariant_{name.replace('-', '_')}"
+        setattr(Machine, holds.__name__, invariant()(holds))
+
+    for p in state_props:
+        add_invariant(p.name, p.check)
+
+    Machine.__name__ = Machine.__qualname__ = f"Tendermint_{_slug(cfg)}"
+    Machine.model = model  # type: ignore[attr-defined]
+    Machine.TestCase.settings = settings(
+        max_examples=100, stateful_step_count=max_steps, deadline=None,
+        suppress_health_check=list(HealthCheck))
+    return Machine
+
+
+def _slug(cfg: Config) -> str:
+    """A name that differs per configuration, so stored failures stay apart."""
+    parts = ["p" + "_".join(map(str, cfg.powers)), f"b{cfg.byzantine}x{cfg.byz_budget}",
+             f"h{cfg.heights}", f"r{cfg.rounds}", f"v{cfg.values}"]
+    if cfg.mutant:
+        parts.append(cfg.mutant.replace("-", "_"))
+    return "_".join(parts)
