@@ -191,7 +191,7 @@ def _fuzz_progress(info: dict) -> None:
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
     from bftcheck import itf
-    from bftcheck.fuzz.runner import database_path, fuzz
+    from bftcheck.fuzz.runner import database_path, default_max_steps, fuzz
     from bftcheck.model import TendermintModel
     from bftcheck.trace import describe_config, from_path, render
 
@@ -212,12 +212,12 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
                               f"{', '.join(always)}")
     chosen = list(dict.fromkeys(args.property)) if args.property else always
     db = database_path(args.db)
+    steps = args.max_steps or default_max_steps(cfg)
     if not args.json:
         print(f"bftcheck fuzz: {describe_config(cfg)}")
         print(f"  seed {args.seed}, up to {args.max_examples:,} examples of up to "
-              f"{args.max_steps} steps" + (f", {args.max_seconds:g} s" if args.max_seconds
-                                           else ""))
-    out = fuzz(cfg, max_examples=args.max_examples, max_steps=args.max_steps,
+              f"{steps} steps" + (f", {args.max_seconds:g} s" if args.max_seconds else ""))
+    out = fuzz(cfg, max_examples=args.max_examples, max_steps=steps,
                max_seconds=args.max_seconds, seed=args.seed, database=db, properties=chosen,
                progress=None if args.quiet else _fuzz_progress)
     trace = None
@@ -296,6 +296,32 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def cmd_mutants(args: argparse.Namespace) -> int:
+    from bftcheck import matrix
+
+    engines = matrix.parse_engines(args.engines)
+    if args.max_examples <= 0:
+        raise ConfigError(f"--max-examples {args.max_examples}: pass a positive number")
+
+    def progress(text: str) -> None:
+        if not args.quiet:
+            print(f"  {text}", file=sys.stderr, flush=True)
+
+    rows = matrix.matrix(engines, max_examples=args.max_examples, seed=args.seed,
+                         progress=progress)
+    code = EXIT_OK if matrix.ok(rows) else EXIT_VIOLATION
+    if args.json:
+        print(json.dumps({"engines": engines, "rows": matrix.to_json(rows),
+                          "all_caught_and_control_clean": code == EXIT_OK,
+                          "exit_code": code}))
+        return code
+    print(matrix.render(rows, engines))
+    verdict = ("every mutant caught by every engine; the real protocol stays clean"
+               if code == EXIT_OK else "a mutant escaped an engine, or the control row failed")
+    print(f"result: {verdict} (exit {code})")
+    return code
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     if args.what == "presets":
         for name, (_cfg, text) in PRESETS.items():
@@ -336,8 +362,9 @@ def make_parser() -> Parser:
                    help="check only this safety property (repeatable)")
     f.add_argument("--max-examples", type=int, default=1000, metavar="N",
                    help="runs to try (default 1000)")
-    f.add_argument("--max-steps", type=int, default=60, metavar="S",
-                   help="steps per run (default 60)")
+    f.add_argument("--max-steps", type=int, metavar="S",
+                   help="steps per run (default: 8 per correct validator and height, "
+                        "16 to 200)")
     f.add_argument("--max-seconds", type=float, metavar="T", help="stop after T seconds")
     f.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
     f.add_argument("--db", metavar="DIR",
@@ -351,6 +378,15 @@ def make_parser() -> Parser:
     r.add_argument("file", metavar="FILE")
     r.add_argument("--json", action="store_true", help="one JSON object on stdout")
     r.set_defaults(func=cmd_replay)
+    mu = sub.add_parser("mutants", help="run every mutant through every engine: the matrix")
+    mu.add_argument("--engines", default="check,fuzz", metavar="E1,E2",
+                    help="engines to run (default check,fuzz)")
+    mu.add_argument("--max-examples", type=int, default=10_000, metavar="N",
+                    help="fuzzing budget per mutant (default 10000)")
+    mu.add_argument("--seed", type=int, default=1, metavar="N", help="fuzzing seed (default 1)")
+    mu.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    mu.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    mu.set_defaults(func=cmd_mutants)
     li = sub.add_parser("list", help="list presets, mutants or properties")
     li.add_argument("what", choices=("presets", "mutants", "properties"))
     li.set_defaults(func=cmd_list)

@@ -34,6 +34,7 @@ Progress = Callable[[dict[str, float]], None]
 class Limits:
     max_states: int | None = None
     max_seconds: float | None = None
+    stop_at_first_violation: bool = False  # e.g. to time how fast a bug is caught
 
 
 def peak_rss_mib() -> float:
@@ -103,7 +104,10 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
     check_every = 256
     expanded = 0
     active_steps = list(step_props)
+    always_names = {p.name for p in properties if p.kind == "always"}
     while pending_always or pending_sometimes:
+        if limits.stop_at_first_violation and always_names & found.keys():
+            break
         item = space.pop()
         if item is None:
             break

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
-from hypothesis import HealthCheck, Verbosity, settings
+from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.stateful import get_state_machine_test
@@ -29,6 +29,7 @@ BATCH = 100
 
 @dataclass
 class FuzzOutcome:
+    max_steps: int = 0
     examples: int = 0
     steps: int = 0
     distinct_states: int = 0
@@ -42,14 +43,23 @@ class FuzzOutcome:
     progress: list[dict] = field(default_factory=list)
 
 
-def fuzz(cfg: Config, *, max_examples: int = 1000, max_steps: int = 60,
+def default_max_steps(cfg: Config) -> int:
+    """Steps per run: enough for every correct validator to go through a couple
+    of rounds at every height (8 steps each), between 16 and 200. Shorter runs
+    are cheaper, and a run that is done only stutters."""
+    return max(16, min(200, 8 * (cfg.n - cfg.byzantine) * cfg.heights))
+
+
+def fuzz(cfg: Config, *, max_examples: int = 1000, max_steps: int | None = None,
          max_seconds: float | None = None, seed: int = 0, database: str | None = None,
          properties: list[str] | None = None,
          progress: Callable[[dict], None] | None = None) -> FuzzOutcome:
     """Fuzz `cfg` until a property fails or the budget (examples, seconds) is used."""
+    if max_steps is None:
+        max_steps = default_max_steps(cfg)
     machine = machine_for(cfg, properties=properties, max_steps=max_steps)
     lay = machine.model.lay  # type: ignore[attr-defined]
-    out = FuzzOutcome()
+    out = FuzzOutcome(max_steps=max_steps)
     seen: set[bytes] = set()
     original_teardown = machine.teardown
 
@@ -75,7 +85,10 @@ def fuzz(cfg: Config, *, max_examples: int = 1000, max_steps: int = 60,
         n = min(BATCH, max_examples - out.examples)
         conf = settings(max_examples=n, stateful_step_count=max_steps, deadline=None,
                         database=db, suppress_health_check=list(HealthCheck),
-                        print_blob=True, verbosity=Verbosity.quiet, report_multiple_bugs=False)
+                        print_blob=True, verbosity=Verbosity.quiet, report_multiple_bugs=False,
+                        # no "explain" phase: a bftcheck trace explains the failure
+                        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target,
+                                Phase.shrink])
         test = hypothesis_seed(seed * 1_000_003 + batch_index)(
             get_state_machine_test(machine, settings=conf))
         before = out.examples

@@ -1,0 +1,133 @@
+"""The mutant matrix: every mutant of the catalogue through every engine.
+
+Each mutant runs on its own small configuration (`Mutant.catch`) with every
+safety property checked; an engine *catches* it when some property fails.
+Where that configuration has Byzantine power of 1/3 or more (so the real
+protocol may fail too), only the property the mutant breaks counts. The real
+protocol is the control row, on the n4-f1 preset: it must stay clean.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+from bftcheck.checker.bfs import Limits, check
+from bftcheck.config import Config, ConfigError
+from bftcheck.model import MUTANTS, TendermintModel
+from bftcheck.presets import preset
+
+ENGINES = ("check", "fuzz")
+CONTROL = "real protocol (n4-f1)"
+
+
+@dataclass
+class Cell:
+    engine: str
+    caught: bool
+    prop: str | None
+    length: int | None
+    seconds: float
+    detail: str
+
+
+def parse_engines(text: str) -> list[str]:
+    names = [e.strip() for e in text.split(",") if e.strip()]
+    unknown = [e for e in names if e not in ENGINES]
+    if unknown or not names:
+        raise ConfigError(f"unknown engine {unknown[0] if unknown else text!r}: choose from "
+                          f"{', '.join(ENGINES)} (comma-separated)")
+    return list(dict.fromkeys(names))
+
+
+def judged(cfg: Config, breaks: str | None) -> list[str] | None:
+    """The properties that count as a catch (None: every safety property)."""
+    if breaks is not None and 3 * cfg.byzantine_power >= cfg.total_power:
+        return [breaks]
+    return None
+
+
+def run_check(cfg: Config, props_named: list[str] | None = None) -> Cell:
+    model = TendermintModel(cfg)
+    props = [p for p in model.properties() if p.kind == "always"
+             and (props_named is None or p.name in props_named)]
+    start = time.perf_counter()
+    r = check(model, props, Limits(stop_at_first_violation=True))
+    seconds = time.perf_counter() - start
+    if r.violated:
+        prop = min(r.violated, key=lambda n: r.found_at[n])
+        return Cell("check", True, prop, r.found_at[prop], seconds,
+                    f"{r.distinct_states:,} states")
+    state = "complete" if r.complete else "incomplete"
+    return Cell("check", False, None, None, seconds, f"{state}, {r.distinct_states:,} states")
+
+
+def run_fuzz(cfg: Config, max_examples: int, seed: int,
+             props_named: list[str] | None = None) -> Cell:
+    from bftcheck.fuzz.runner import fuzz
+    from bftcheck.trace import from_path
+
+    out = fuzz(cfg, max_examples=max_examples, seed=seed, properties=props_named)
+    if out.violated and out.path is not None:
+        length = len(from_path(TendermintModel(cfg), cfg, out.path, out.violated))
+        return Cell("fuzz", True, out.violated, length, out.seconds,
+                    f"{out.examples:,} examples")
+    return Cell("fuzz", False, None, None, out.seconds, f"{out.examples:,} examples")
+
+
+def matrix(engines: list[str], max_examples: int = 10_000, seed: int = 1,
+           progress=None) -> list[dict]:
+    """One row per mutant plus the control row; each row maps engine -> Cell."""
+    rows = []
+    jobs = [(name, m.breaks, Config(**m.catch, mutant=name, name=f"mutant-{name}"))
+            for name, m in MUTANTS.items()]
+    jobs.append((CONTROL, None, preset("n4-f1")))
+    for name, breaks, cfg in jobs:
+        cells = {}
+        for engine in engines:
+            if progress:
+                progress(f"{name}: {engine} ...")
+            named = judged(cfg, breaks)
+            cells[engine] = (run_check(cfg, named) if engine == "check"
+                             else run_fuzz(cfg, max_examples, seed, named))
+        rows.append({"mutant": name, "breaks": breaks, "cells": cells})
+    return rows
+
+
+def ok(rows: list[dict]) -> bool:
+    """Every mutant caught by every engine, and the control row clean."""
+    for row in rows:
+        control = row["breaks"] is None
+        for cell in row["cells"].values():
+            if cell.caught == control:
+                return False
+    return True
+
+
+def describe(cell: Cell) -> str:
+    if cell.caught:
+        return f"caught: {cell.prop}, {cell.length} steps, {cell.seconds:.1f} s"
+    return f"not caught ({cell.detail}, {cell.seconds:.1f} s)"
+
+
+def render(rows: list[dict], engines: list[str]) -> str:
+    head = ["mutant", "breaks", *engines]
+    table = [head]
+    for row in rows:
+        cells = []
+        for e in engines:
+            c = row["cells"][e]
+            if row["breaks"] is None:
+                cells.append(("clean" if not c.caught else f"VIOLATED: {c.prop}")
+                             + f" ({c.detail}, {c.seconds:.1f} s)")
+            else:
+                cells.append(describe(c))
+        table.append([row["mutant"], row["breaks"] or "-", *cells])
+    widths = [max(len(r[i]) for r in table) for i in range(len(head))]
+    return "\n".join("  ".join(x.ljust(w) for x, w in zip(r, widths, strict=True)).rstrip()
+                     for r in table)
+
+
+def to_json(rows: list[dict]) -> list[dict]:
+    return [{"mutant": r["mutant"], "breaks": r["breaks"],
+             "engines": {e: asdict(c) for e, c in r["cells"].items()}} for r in rows]
