@@ -215,7 +215,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     steps = args.max_steps or default_max_steps(cfg)
     if not args.json:
         print(f"bftcheck fuzz: {describe_config(cfg)}")
-        print(f"  seed {args.seed}, up to {args.max_examples:,} examples of up to "
+        print(f"  seed {args.seed}, a budget of {args.max_examples:,} examples of up to "
               f"{steps} steps" + (f", {args.max_seconds:g} s" if args.max_seconds else ""))
     out = fuzz(cfg, max_examples=args.max_examples, max_steps=steps,
                max_seconds=args.max_seconds, seed=args.seed, database=db, properties=chosen,

@@ -174,3 +174,58 @@ def test_console_script_bad_input_has_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_fuzz_finds_the_n4_f2_fork_and_the_trace_replays(tmp_path, capsys):
+    path = tmp_path / "fuzz.itf.json"
+    code, out, _ = run(capsys, "fuzz", "--preset", "n4-f2", "--seed", "1", "--db", "none",
+                       "--quiet", "--trace-out", str(path))
+    assert code == 1
+    assert "Counterexample to agreement: 7 steps" in out
+    assert "re-run: bftcheck fuzz" in out and "--seed 1" in out
+    assert "hypothesis: @reproduce_failure(" in out
+    assert out.splitlines()[-1].startswith("result: violated: agreement after ")
+    code, out, _ = run(capsys, "replay", str(path))
+    assert code == 1 and "agreement fails at step 7" in out
+
+
+def test_fuzz_clean_run_is_not_called_a_proof(capsys, tmp_path):
+    db = tmp_path / "db"
+    code, out, err = run(capsys, "fuzz", "--preset", "n4-f1", "--max-examples", "150",
+                         "--db", str(db), "--json")
+    d = json.loads(out)
+    assert code == 0 and d["complete"] is False and d["trace"] is None
+    assert set(d["verdicts"].values()) == {"unknown"}  # never "holds"
+    assert d["examples"] >= 150 and d["database"] == str(db) and db.is_dir()
+    assert "examples" in err  # progress on stderr
+    code, out, _ = run(capsys, "fuzz", "--preset", "n4-f1", "--max-examples", "100",
+                       "--db", "none", "--quiet")
+    assert out.splitlines()[-1].startswith("result: no violation found in ")
+    assert "not a proof (exit 0)" in out
+
+
+def test_mutants_matrix_with_the_checker(capsys):
+    code, out, _ = run(capsys, "mutants", "--engines", "check", "--json", "--quiet")
+    d = json.loads(out)
+    assert code == 0 and d["all_caught_and_control_clean"] is True
+    rows = {r["mutant"]: r["engines"]["check"] for r in d["rows"]}
+    assert len(rows) == 7
+    assert rows["real protocol (n4-f1)"]["caught"] is False
+    assert rows["decide-stays-in-height"]["prop"] == "integrity"  # n4-f2 forks anyway
+    assert rows["accept-invalid"] == {**rows["accept-invalid"], "caught": True,
+                                      "prop": "validity", "length": 6}
+
+
+FUZZ_BAD = [
+    (["fuzz", "--max-examples", "0"], "--max-examples 0"),
+    (["fuzz", "--seed", "-1"], "--seed -1"),
+    (["fuzz", "--property", "decision-reachable"], "non-safety property"),
+    (["mutants", "--engines", "check,tlc2"], "unknown engine 'tlc2'"),
+    (["mutants", "--max-examples", "-5"], "--max-examples -5"),
+]
+
+
+@pytest.mark.parametrize("argv,needle", FUZZ_BAD, ids=[" ".join(a) for a, _ in FUZZ_BAD])
+def test_fuzz_and_mutants_bad_input(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == "" and err.count("\n") == 1 and needle in err
