@@ -89,8 +89,17 @@ def fuzz(cfg: Config, *, max_examples: int = 1000, max_steps: int | None = None,
                         # no "explain" phase: a bftcheck trace explains the failure
                         phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target,
                                 Phase.shrink])
-        test = hypothesis_seed(seed * 1_000_003 + batch_index)(
-            get_state_machine_test(machine, settings=conf))
+        test = get_state_machine_test(machine, settings=conf)
+        batch_seed = seed * 1_000_003 + batch_index
+        if db is None:
+            test = hypothesis_seed(batch_seed)(test)
+        else:
+            # hypothesis.seed() switches the database off, so set the seed the way it
+            # does, and key the database by configuration (all machines share one test
+            # function, whose digest would mix their failures).
+            test._hypothesis_internal_use_seed = batch_seed
+            test._hypothesis_internal_database_key = (
+                b"bftcheck-fuzz:" + machine.__name__.encode())
         before = out.examples
         try:
             test()

@@ -103,3 +103,23 @@ from bftcheck.config import Config
                            "test_my_chain.py"], cwd=tmp_path, capture_output=True, text=True)
     assert "1 failed, 1 passed" in proc.stdout, proc.stdout
     assert "TestBrokenChain" in proc.stdout and "validity violated" in proc.stdout
+
+
+def test_stored_failure_is_tried_first(tmp_path):
+    db = str(tmp_path / "db")
+    cfg = preset("n4-f2")
+    first = fuzz(cfg, max_examples=2_000, seed=1, database=db)
+    assert first.violated == "agreement" and any((tmp_path / "db").rglob("*"))
+    again = fuzz(cfg, max_examples=2_000, seed=99, database=db)  # another seed
+    assert again.violated == "agreement"
+    assert again.examples < first.examples / 4  # replayed from the database, not re-found
+    assert again.path == first.path
+
+
+def test_ten_validators_three_heights_run_to_budget():
+    cfg = Config(powers=(1,) * 10, byzantine=3, byz_budget=6, heights=3, rounds=2)
+    seen = []
+    out = fuzz(cfg, max_examples=150, seed=3, progress=seen.append)
+    assert out.violated is None and out.examples >= 150
+    assert seen and seen[-1]["examples"] == out.examples  # progress reported per batch
+    assert out.decisions >= 7  # runs get past the first height
