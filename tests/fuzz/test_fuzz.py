@@ -82,10 +82,7 @@ def test_every_family_of_actions_is_exercised():
 def test_pytest_entry_point_as_a_user_writes_it(tmp_path):
     (tmp_path / "test_my_chain.py").write_text(textwrap.dedent("""
         from hypothesis import settings
-        from hypothesis import HealthCheck, settings
-from hypothesis.stateful import run_state_machine_as_test
-
-from bftcheck.config import Config
+        from bftcheck.config import Config
         from bftcheck.fuzz import machine_for
 
         Safe = machine_for(Config(powers=(3, 2, 2, 1), byzantine=1, byz_budget=2))
