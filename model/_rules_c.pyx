@@ -303,7 +303,7 @@ cdef class Rules:
         base = self.byz_proposal_base + (h * self.R + r) * self.pmb
         can_draw = self.budget_left(s) > 0
         for v in range(FIRST_VALUE, self.invalid + 1):
-            hi = r if v != self.invalid else 0
+            hi = r if (v != self.invalid or self.flags & M_ACCEPT_INVALID) else 0
             for vr in range(-1, hi):
                 bit = (v - FIRST_VALUE) * self.R + (vr + 1)
                 off = base + bit // 8

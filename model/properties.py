@@ -131,7 +131,11 @@ def faulty(lay: Layout, s: bytes, h: int) -> list[int]:
 
 def accountability(lay: Layout, s: bytes) -> bool:
     """Where Agreement fails at a height, validators holding more than 1/3 of
-    the power are provably faulty (equivocation or amnesia) at that height."""
+    the power are provably faulty (equivocation or amnesia) at that height.
+
+    The evidence is the messages correct validators acted on (Byzantine
+    messages enter the state only then); with Byzantine power above 2/3 the
+    property fails by nature: their precommits alone decide, leaving none."""
     for h in range(lay.H):
         if len(set(decisions(lay, s, h))) > 1:
             power = sum(lay.powers[i] for i in faulty(lay, s, h))

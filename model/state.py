@@ -49,10 +49,13 @@ class Layout:
         self.invalid = FIRST_VALUE + V  # code of the invalid value
         self.valid_codes = tuple(range(FIRST_VALUE, FIRST_VALUE + V))
         self.proposable = self.valid_codes + (self.invalid,)
-        # Byzantine votes are nil or a valid value's id: a vote for the invalid
-        # value's id can only count where a nil vote counts too, so it adds no
-        # behaviour of a correct validator (see byzantine.py).
-        self.byz_vote_codes = (NIL,) + self.valid_codes
+        # Byzantine votes are nil or the id of a value valid() accepts: a vote for
+        # the invalid value's id can only count where a nil vote counts too, so
+        # it adds no behaviour of a correct validator (see byzantine.py). Under
+        # the accept-invalid mutant valid(x) holds, so x votes are drawn and kept.
+        self.accepts_invalid = cfg.mutant == "accept-invalid"
+        self.byz_vote_codes = (NIL,) + self.valid_codes + (
+            (self.invalid,) if self.accepts_invalid else ())
 
         pos = 0
         self.local = []

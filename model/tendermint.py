@@ -159,8 +159,10 @@ class TendermintModel:
         can_draw = self.tally.budget_left(s) > 0
         out = []
         for v in lay.proposable:
-            # an invalid value never has a prevote quorum, so only vr = -1 matters
-            for vr in range(-1, r if v != lay.invalid else 0):
+            # an invalid value never has a prevote quorum (unless valid() accepts
+            # it), so only vr = -1 matters
+            top = r if v != lay.invalid or lay.accepts_invalid else 0
+            for vr in range(-1, top):
                 bit = lay.proposal_bit(v, vr)
                 off, mask = base + bit // 8, 1 << (bit % 8)
                 if s[off] & mask:

@@ -24,6 +24,10 @@ CONFIGS = {
     "two-byz-proposers": Config(powers=(1, 1, 1, 1, 1), byzantine=2, byz_budget=3, rounds=3,
                                 values=1),
     **{f"mutant-{name}": Config(**m.catch, mutant=name) for name, m in MUTANTS.items()},
+    # Byzantine votes for the invalid value (drawn only under accept-invalid),
+    # where Agreement can fail and Accountability must read those votes
+    "accept-invalid-f2": Config(byzantine=2, byz_budget=9, rounds=3, values=1,
+                                mutant="accept-invalid"),
 }
 LIMIT = 6_000  # states per configuration, breadth-first
 
@@ -95,3 +99,24 @@ def compare(model: TendermintModel, s: bytes, broken: set[str]) -> list[bytes]:
         assert fast.integrity(s, t) == P.integrity(lay, s, t)
         assert fast.lock_changed(s, t) == P.lock_changed(lay, s, t)
     return states
+
+
+def test_byzantine_votes_for_x_are_kept_under_accept_invalid():
+    """Regression: with valid(x) true, drawn Byzantine votes for x must be part of
+    the view (round trip) and of the evidence, in both implementations."""
+    model = TendermintModel(Config(byzantine=2, byz_budget=9, rounds=3, values=1,
+                                   mutant="accept-invalid"))
+    plan = [("p1", "Prevote", ""), ("p1", "Precommit", ""), ("p1", "Decide", ""),
+            ("p2", "RoundSkip", "round 2"), ("p2", "Prevote", "x on proposal x"),
+            ("p2", "Precommit", ""), ("p2", "Decide", "x in round 2")]
+    s = model.init_states()[0]
+    for who, name, detail in plan:
+        s = next(t for a, t in model.next_states(s)
+                 if a.validator == who and a.name == name and detail in a.detail)
+    view = model.decode(s)
+    assert view["decision"] == {"p1": ["v0"], "p2": ["x"]}
+    assert {"height": 0, "round": 2, "src": "p3", "value": "x"} in view["prevotes"]
+    assert model.encode(view) == s
+    lay = model.lay
+    assert P.faulty(lay, s, 0) == [2, 3]  # p3, p4: amnesia (precommitted v0, prevoted x)
+    assert P.accountability(lay, s) and (model.fast is None or model.fast.accountability(s))
