@@ -229,3 +229,33 @@ FUZZ_BAD = [
 def test_fuzz_and_mutants_bad_input(capsys, argv, needle):
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == "" and err.count("\n") == 1 and needle in err
+
+
+def test_prove_quorum(capsys):
+    code, out, _ = run(capsys, "prove", "quorum")
+    assert code == 0 and out.splitlines()[-1] == (
+        "result: proved: Z3 shows that no counterexample exists (exit 0)")
+    code, out, _ = run(capsys, "prove", "quorum", "--mutant", "weak-quorum")
+    assert code == 1 and "  quorum 1:   {p1} (power 1)" in out
+    code, out, _ = run(capsys, "prove", "quorum", "--powers", "1,1,1,4", "--faulty-power", "4",
+                       "--json")
+    d = json.loads(out)
+    assert code == 1 and d["counterexample"]["faulty"] == ["p4"]
+    code, _, _ = run(capsys, "prove", "quorum", "--powers", "1,1,1,4", "--faulty-power", "2")
+    assert code == 0
+
+
+PROVE_BAD = [
+    (["prove", "quorum", "--faulty-power", "1"], "--faulty-power needs --powers"),
+    (["prove", "quorum", "--powers", "1,0"], "voting power of p2 is 0"),
+    (["prove", "quorum", "--powers", "1,1", "--faulty-power", "9"], "--faulty-power 9"),
+    (["prove", "quorum", "--faulty-below", "3/2"], "strictly between 0 and 1"),
+    (["prove", "quorum", "--mutant", "no-lock"], "only weak-quorum"),
+    (["prove", "liveness"], "invalid choice"),
+]
+
+
+@pytest.mark.parametrize("argv,needle", PROVE_BAD, ids=[" ".join(a) for a, _ in PROVE_BAD])
+def test_prove_bad_input(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == "" and err.count("\n") == 1 and needle in err
