@@ -44,10 +44,13 @@ class Result:
         return self.distinct_states / self.seconds if self.seconds > 0 else 0.0
 
     def exit_code(self) -> int:
-        """0 all hold on a complete search, 1 a violation, 3 incomplete."""
+        """0 all hold on a complete search (or, with only witnesses asked for, all
+        witnessed), 1 a violation, 3 incomplete."""
         if self.violated:
             return 1
-        return 0 if self.complete else 3
+        if self.complete or all(v in (HOLDS, WITNESSED) for v in self.verdicts.values()):
+            return 0
+        return 3
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -93,6 +93,17 @@ def test_n4_f1_is_safe(capsys):
     assert out.splitlines()[-1] == "result: all checked properties hold (exit 0)"
 
 
+def test_witness_only_search_stops_when_witnessed(capsys):
+    code, out, _ = run(capsys, "check", "--preset", "n4-f1", "--property", "decision-reachable",
+                       "--json", "--quiet")
+    d = json.loads(out)
+    assert code == 0 and d["verdicts"] == {"decision-reachable": "witnessed"}
+    assert d["complete"] is False and d["found_at_depth"] == {"decision-reachable": 5}
+    code, out, _ = run(capsys, "check", "--validators", "3", "--rounds", "1",
+                       "--property", "round-skip-reachable", "--quiet")
+    assert code == 1 and "round-skip-reachable  not witnessed" in out
+
+
 def test_limit_gives_exit_3(capsys):
     code, out, _ = run(capsys, "check", "--preset", "n4-f1", "--max-states", "500", "--json",
                        "--quiet")
