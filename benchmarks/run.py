@@ -46,6 +46,37 @@ def run(args: list[str], env: dict[str, str]) -> dict:
     return json.loads(proc.stdout)
 
 
+FUZZ_RUNS = [
+    ("n4-f2 fork, seed 1", ["--preset", "n4-f2", "--seed", "1"]),
+    ("n4-f1 (safe), 2,000 examples", ["--preset", "n4-f1", "--max-examples", "2000"]),
+    ("10 validators (3 Byzantine, budget 6), 3 heights, 1,000 examples",
+     ["--validators", "10", "--byzantine", "3", "--byz-budget", "6", "--heights", "3",
+      "--max-examples", "1000"]),
+]
+
+
+def fuzz_rows() -> list[str]:
+    lines = ["## Fuzzing", "",
+             "`bftcheck fuzz ... --db none --json` (no example database, so nothing is "
+             "replayed from earlier runs).", "",
+             "| run | verdict | examples | steps | seconds | examples/s | trace |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for label, args in FUZZ_RUNS:
+        print(f"running fuzz {label} ...", file=sys.stderr, flush=True)
+        proc = subprocess.run([sys.executable, "-m", "bftcheck.cli", "fuzz", "--json",
+                               "--quiet", "--db", "none", *args], capture_output=True, text=True)
+        if proc.returncode not in (0, 1):
+            raise SystemExit(f"fuzz run {args} failed: {proc.stderr.strip()}")
+        d = json.loads(proc.stdout)
+        violated = [k for k, v in d["verdicts"].items() if v == "violated"]
+        verdict = f"violated: {violated[0]}" if violated else "no violation found"
+        trace = f"{d['depth']} steps" if d["trace"] else "-"
+        rate = d["examples"] / d["seconds"] if d["seconds"] else 0
+        lines.append(f"| {label} | {verdict} | {d['examples']:,} | {d['steps']:,} "
+                     f"| {d['seconds']:.1f} | {rate:,.0f} | {trace} |")
+    return lines
+
+
 def mutant_matrix() -> list[str]:
     """`bftcheck mutants --json` as a table: time to catch and trace length per engine."""
     proc = subprocess.run([sys.executable, "-m", "bftcheck.cli", "mutants", "--json", "--quiet"],
@@ -124,6 +155,7 @@ def main() -> None:
         lines.append(f"- compiled rules and core vs pure Python on n4-f1: "
                      f"{pure['seconds'] / n4f1['seconds']:.1f}x faster, identical counts")
     if not opts.quick:
+        lines += ["", *fuzz_rows()]
         print("running the mutant matrix ...", file=sys.stderr, flush=True)
         lines += ["", *mutant_matrix()]
     Path(opts.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
