@@ -158,15 +158,21 @@ def _whole(value: Any, key: str, source: str) -> int:
     return value
 
 
-def load_toml(path: str | Path) -> Config:
-    """Read a `[bftcheck]`-less flat TOML file (see README) into a Config."""
+def read_input(path: str | Path, what: str, error: type[ValueError] = ConfigError) -> str:
+    """A user's input file as text, or `error` with a one-line reason."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"config file {p} does not exist: check the path") from None
+        raise error(f"{what} {p} does not exist: check the path") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {p}: {exc}") from None
+        raise error(f"cannot read {what} {p}: {exc}") from None
+
+
+def load_toml(path: str | Path) -> Config:
+    """Read a flat TOML file (see README) into a Config."""
+    p = Path(path)
+    text = read_input(p, "config file")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

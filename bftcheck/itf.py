@@ -11,7 +11,7 @@ import json
 from pathlib import Path as FsPath
 from typing import Any
 
-from bftcheck.config import Config, ConfigError
+from bftcheck.config import Config, ConfigError, read_input
 from bftcheck.model.interface import Model
 from bftcheck.trace import INIT, Trace
 
@@ -79,12 +79,7 @@ def _plain(x: Any) -> Any:
 def read_itf(path: str | FsPath) -> tuple[Config, dict[str, Any], list[tuple[str, dict]]]:
     """Read an ITF file: its config, its #meta, and (action, view) per state."""
     p = FsPath(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TraceError(f"trace file {p} does not exist: check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TraceError(f"cannot read trace file {p}: {exc}") from None
+    text = read_input(p, "trace file", TraceError)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

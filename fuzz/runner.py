@@ -22,6 +22,7 @@ from hypothesis.stateful import get_state_machine_test
 from bftcheck.checker.result import Path
 from bftcheck.config import Config
 from bftcheck.fuzz.machine import PropertyViolation, machine_for
+from bftcheck.model.state import LOCAL_FIELDS
 
 DEFAULT_DATABASE = ".hypothesis/bftcheck-fuzz"
 BATCH = 100
@@ -70,7 +71,7 @@ def fuzz(cfg: Config, *, max_examples: int = 1000, max_steps: int | None = None,
             out.highest_round = max(out.highest_round, self.max_round)
             s = self.state
             out.decisions = max(out.decisions, sum(
-                1 for b in lay.local for h in range(lay.H) if s[b + 7 + h]))
+                1 for b in lay.local for h in range(lay.H) if s[b + LOCAL_FIELDS + h]))
             seen.add(s)
         original_teardown(self)
 

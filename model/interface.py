@@ -7,7 +7,7 @@ model's canonical byte strings; engines hash and store them, never objects.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, Protocol
 
@@ -59,7 +59,3 @@ class Model(Protocol):
 
     def decode(self, state: bytes) -> dict[str, Any]: ...
 
-
-def successors(model: Model, state: bytes) -> Iterable[tuple[Action, bytes]]:
-    """The successors of `state` as a list, in the model's fixed order."""
-    return list(model.next_states(state))
