@@ -100,6 +100,18 @@ def _writable(path: str | None) -> None:
         raise ConfigError(f"cannot write {path}: directory {parent} does not exist")
 
 
+def _write_traces(args: argparse.Namespace, model: Any, trace: Any) -> None:
+    """--trace-out (ITF) and --trace-html, only when there is a trace."""
+    from bftcheck import html, itf
+
+    if trace is None:
+        return
+    if args.trace_out:
+        itf.write_itf(args.trace_out, model, trace)
+    if args.trace_html:
+        html.write_html(args.trace_html, model, trace)
+
+
 def _progress(info: dict[str, float]) -> None:
     rate = info["distinct"] / info["elapsed"] if info["elapsed"] else 0
     print(f"  {int(info['distinct']):,} distinct, {int(info['generated']):,} generated, "
@@ -115,6 +127,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     cfg = build_config(args)
     _writable(args.trace_out)
+    _writable(args.trace_html)
     for flag in ("max_states", "max_seconds"):
         value = getattr(args, flag)
         if value is not None and value <= 0:
@@ -138,8 +151,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if p.kind == "always" and p.name in result.paths:
             traces[p.name] = from_path(model, cfg, result.paths[p.name], p.name)
     first = next(iter(traces.values()), None)
-    if first is not None and args.trace_out:
-        itf.write_itf(args.trace_out, model, first)
+    _write_traces(args, model, first)
     code = result.exit_code()
     explicit_witness = [p.name for p in chosen if p.kind == "sometimes"
                         and args.property and result.verdicts[p.name] == "not witnessed"]
@@ -173,8 +185,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         if args.trace_out:
             print(f"\ntrace written to {args.trace_out} (ITF); check it with "
                   f"'bftcheck replay {args.trace_out}'")
-    elif args.trace_out:
-        print(f"no violation, so no trace was written to {args.trace_out}")
+        if args.trace_html:
+            print(f"trace written to {args.trace_html} (HTML)")
+    elif args.trace_out or args.trace_html:
+        print("no violation, so no trace was written")
     verdict_line = {
         EXIT_OK: "all checked properties hold",
         EXIT_VIOLATION: "violated: " + ", ".join(list(traces) or explicit_witness),
@@ -197,6 +211,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 
     cfg = build_config(args)
     _writable(args.trace_out)
+    _writable(args.trace_html)
     for flag in ("max_examples", "max_steps", "max_seconds"):
         value = getattr(args, flag)
         if value is not None and value <= 0:
@@ -223,8 +238,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     trace = None
     if out.violated and out.path is not None:
         trace = from_path(model, cfg, out.path, out.violated)
-        if args.trace_out:
-            itf.write_itf(args.trace_out, model, trace)
+        _write_traces(args, model, trace)
     code = EXIT_VIOLATION if out.violated else EXIT_OK
     verdicts = {p: ("violated" if p == out.violated else "unknown") for p in chosen}
     rerun = f"bftcheck fuzz {' '.join(_rerun_args(args))}"
@@ -254,6 +268,8 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     if args.trace_out:
         print(f"trace written to {args.trace_out} (ITF); check it with "
               f"'bftcheck replay {args.trace_out}'")
+    if args.trace_html:
+        print(f"trace written to {args.trace_html} (HTML)")
     print(f"result: violated: {out.violated} after {out.examples:,} examples, "
           f"{out.seconds:.1f} s (exit 1)")
     return code
@@ -272,6 +288,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from bftcheck.replay import replay
     from bftcheck.trace import render
 
+    _writable(args.html)
     cfg, meta, steps = read_itf(args.file)
     model = TendermintModel(cfg)
     prop = meta.get("property") if isinstance(meta.get("property"), str) else None
@@ -282,6 +299,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
                           "failures": failures, "exit_code": report.exit_code}))
         return report.exit_code
     report.trace.prop = prop
+    if args.html:
+        from bftcheck.html import write_html
+
+        write_html(args.html, model, report.trace)
     print(render(model, report.trace))
     print()
     print(f"replay: {len(steps) - 1} steps, every step is a transition of the model")
@@ -418,6 +439,7 @@ def make_parser() -> Parser:
     c.add_argument("--max-states", type=int, metavar="N", help="stop after N distinct states")
     c.add_argument("--max-seconds", type=float, metavar="S", help="stop after S seconds")
     c.add_argument("--trace-out", metavar="FILE", help="write the counterexample as ITF JSON")
+    c.add_argument("--trace-html", metavar="FILE", help="write the counterexample as HTML")
     c.add_argument("--json", action="store_true", help="one JSON object on stdout")
     c.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     c.set_defaults(func=cmd_check)
@@ -437,11 +459,13 @@ def make_parser() -> Parser:
                    help="example database; failures stored here are tried first "
                         "(default .hypothesis/bftcheck-fuzz; 'none' disables it)")
     f.add_argument("--trace-out", metavar="FILE", help="write the shrunk trace as ITF JSON")
+    f.add_argument("--trace-html", metavar="FILE", help="write the shrunk trace as HTML")
     f.add_argument("--json", action="store_true", help="one JSON object on stdout")
     f.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     f.set_defaults(func=cmd_fuzz)
     r = sub.add_parser("replay", help="re-run an ITF trace against the model")
     r.add_argument("file", metavar="FILE")
+    r.add_argument("--html", metavar="OUT", help="also write the replayed trace as HTML")
     r.add_argument("--json", action="store_true", help="one JSON object on stdout")
     r.set_defaults(func=cmd_replay)
     mu = sub.add_parser("mutants", help="run every mutant through every engine: the matrix")
