@@ -84,7 +84,9 @@ def fuzz(cfg: Config, *, max_examples: int = 1000, max_steps: int | None = None,
             out.stopped = f"time limit of {max_seconds:g} s reached"
             break
         n = min(BATCH, max_examples - out.examples)
+        # every setting explicit: a loaded Hypothesis profile must not change a run
         conf = settings(max_examples=n, stateful_step_count=max_steps, deadline=None,
+                        derandomize=False,
                         database=db, suppress_health_check=list(HealthCheck),
                         print_blob=True, verbosity=Verbosity.quiet, report_multiple_bugs=False,
                         # no "explain" phase: a bftcheck trace explains the failure
