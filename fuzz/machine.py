@@ -118,34 +118,34 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
             super().__init__()
             self.state: bytes | None = None
             self.path = Path(0, [])
-            self._cache: tuple[bytes, dict[str, list[tuple[int, bytes]]]] | None = None
+            self._cache: tuple[bytes, dict[str, list[tuple[int, bytes, str]]]] | None = None
             self.max_round = 0
             self.max_locked = 0
             self.max_split = 0
             Machine.last_run = self.path
             Machine.last_violation = None
 
-        def options(self, family: str) -> list[tuple[int, bytes]]:
-            """(position in successor order, successor) of the enabled actions."""
+        def options(self, family: str) -> list[tuple[int, bytes, str]]:
+            """(position in successor order, successor, action name) of the enabled
+            actions; computed once per state and shared by every rule's precondition."""
             s = self.state
             if s is None:
                 return []
             if self._cache is None or self._cache[0] != s:
                 states, names = model.successor_states(s)
-                groups: dict[str, list[tuple[int, bytes]]] = {r: [] for r in rule_names}
+                groups: dict[str, list[tuple[int, bytes, str]]] = {r: [] for r in rule_names}
                 for k, (t, name) in enumerate(zip(states, names, strict=True)):
-                    groups[rule_of(name, s, t)].append((k, t))
+                    groups[rule_of(name, s, t)].append((k, t, name))
                 self._cache = (s, groups)
             return self._cache[1][family]
 
         def take(self, family: str, data: Any) -> None:
             opts = self.options(family)
-            k, after = opts[data.draw(st.integers(0, len(opts) - 1), label=family)]
+            k, after, name = opts[data.draw(st.integers(0, len(opts) - 1), label=family)]
             before = self.state
             assert before is not None
             self.state = after
             self.path.steps.append(k)
-            name = model.successor_states(before)[1][k]
             for p in step_props:
                 if not p.check(before, name, after):
                     Machine.last_violation = p.name
@@ -169,14 +169,20 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
         def halted(self) -> None:
             """Every validator is done (or stuck within the bounds): nothing to do."""
 
+        def decided(self) -> int:
+            """Decisions made so far, over all correct validators and heights."""
+            s = self.state
+            if s is None:
+                return 0
+            return sum(1 for b in lay.local for h in range(lay.H) if s[b + LOCAL_FIELDS + h])
+
         def teardown(self) -> None:
             if self.state is None:
                 return
             s = self.state
             target(float(self.max_round), label="highest round reached")
             target(float(self.max_locked), label="distinct values locked")
-            decided = sum(1 for b in lay.local for h in range(lay.H) if s[b + LOCAL_FIELDS + h])
-            target(float(decided), label="decisions")
+            target(float(self.decided()), label="decisions")
             target(float(s[budget_at]), label="Byzantine messages used")
             target(float(self.max_split), label="support of the second value")
 

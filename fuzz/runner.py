@@ -22,7 +22,6 @@ from hypothesis.stateful import get_state_machine_test
 from bftcheck.checker.result import Path
 from bftcheck.config import Config
 from bftcheck.fuzz.machine import PropertyViolation, machine_for
-from bftcheck.model.state import LOCAL_FIELDS
 
 DEFAULT_DATABASE = ".hypothesis/bftcheck-fuzz"
 BATCH = 100
@@ -59,7 +58,6 @@ def fuzz(cfg: Config, *, max_examples: int = 1000, max_steps: int | None = None,
     if max_steps is None:
         max_steps = default_max_steps(cfg)
     machine = machine_for(cfg, properties=properties, max_steps=max_steps)
-    lay = machine.model.lay  # type: ignore[attr-defined]
     out = FuzzOutcome(max_steps=max_steps)
     seen: set[bytes] = set()
     original_teardown = machine.teardown
@@ -69,10 +67,8 @@ def fuzz(cfg: Config, *, max_examples: int = 1000, max_steps: int | None = None,
         if self.state is not None:
             out.steps += len(self.path.steps)
             out.highest_round = max(out.highest_round, self.max_round)
-            s = self.state
-            out.decisions = max(out.decisions, sum(
-                1 for b in lay.local for h in range(lay.H) if s[b + LOCAL_FIELDS + h]))
-            seen.add(s)
+            out.decisions = max(out.decisions, self.decided())
+            seen.add(self.state)
         original_teardown(self)
 
     machine.teardown = teardown

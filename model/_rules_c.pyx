@@ -509,6 +509,10 @@ cdef class Rules:
                             return True
         return False
 
+    cdef bint accused(self, const unsigned char* s, int i, int h):
+        """Validator i is provably faulty at height h (properties.py: faulty)."""
+        return self.equivocated(s, i, h) or self.amnesic(s, i, h)
+
     cdef bint disagree(self, const unsigned char* s, int h):
         cdef int ci, first = 0, c
         for ci in range(self.nc):
@@ -557,7 +561,7 @@ cdef class Rules:
             if self.disagree(s, h):
                 p = 0
                 for i in range(self.n):
-                    if self.equivocated(s, i, h) or self.amnesic(s, i, h):
+                    if self.accused(s, i, h):
                         p += self.powers[i]
                 if 3 * p <= self.total:
                     return False
@@ -568,7 +572,7 @@ cdef class Rules:
         cdef int h, i
         for h in range(self.H):
             for i in range(self.nc):
-                if self.equivocated(s, i, h) or self.amnesic(s, i, h):
+                if self.accused(s, i, h):
                     return False
         return True
 

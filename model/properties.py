@@ -124,9 +124,14 @@ def amnesic(lay: Layout, s: bytes, i: int, h: int) -> bool:
     return False
 
 
+def accused(lay: Layout, s: bytes, i: int, h: int) -> bool:
+    """Validator i is provably faulty at height h from the messages in the state."""
+    return equivocated(lay, s, i, h) or amnesic(lay, s, i, h)
+
+
 def faulty(lay: Layout, s: bytes, h: int) -> list[int]:
     """Validators provably faulty at height h from the messages in the state."""
-    return [i for i in range(lay.n) if equivocated(lay, s, i, h) or amnesic(lay, s, i, h)]
+    return [i for i in range(lay.n) if accused(lay, s, i, h)]
 
 
 def accountability(lay: Layout, s: bytes) -> bool:
@@ -147,9 +152,8 @@ def accountability(lay: Layout, s: bytes) -> bool:
 def no_false_accusation(lay: Layout, s: bytes) -> bool:
     """No correct validator is ever provably faulty (checks the evidence rules)."""
     for h in range(lay.H):
-        for i in lay.correct:
-            if equivocated(lay, s, i, h) or amnesic(lay, s, i, h):
-                return False
+        if any(accused(lay, s, i, h) for i in lay.correct):
+            return False
     return True
 
 
