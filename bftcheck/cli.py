@@ -45,6 +45,10 @@ def _config_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--heights", metavar="H", type=int, help="heights (ledger length)")
     g.add_argument("--rounds", metavar="R", type=int, help="rounds per height")
     g.add_argument("--values", metavar="V", type=int, help="valid values v0..v(V-1)")
+    g.add_argument("--partitions", metavar="PATTERN[,PATTERN]",
+                   help="network split patterns (see 'bftcheck list partitions')")
+    g.add_argument("--max-partitions", metavar="E", type=int,
+                   help="split/heal events per run (default 2 with --partitions)")
     g.add_argument("--mutant", metavar="NAME",
                    help="a known-unsafe variant (see 'bftcheck list mutants'); without "
                         "--preset/--config it runs on the mutant's own small configuration")
@@ -78,10 +82,18 @@ def build_config(args: argparse.Namespace) -> Config:
         changes["powers"] = (1,) * args.validators
     if args.powers is not None:
         changes["powers"] = _parse_powers(args.powers)
-    for key in ("byzantine", "byz_budget", "heights", "rounds", "values", "mutant"):
+    for key in ("byzantine", "byz_budget", "heights", "rounds", "values", "mutant",
+                "max_partitions"):
         value = getattr(args, key)
         if value is not None:
             changes[key] = value
+    if args.partitions is not None:
+        names = tuple(x.strip() for x in args.partitions.split(",") if x.strip())
+        if not names:
+            raise ConfigError("--partitions is empty: name patterns, e.g. --partitions halves")
+        changes["partitions"] = names
+        if args.max_partitions is None and not cfg.max_partitions:
+            changes["max_partitions"] = 2
     if changes:
         overrides = {k: v for k, v in changes.items() if k != "mutant"}
         name = cfg.name if not overrides else "custom"

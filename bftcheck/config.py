@@ -40,6 +40,12 @@ class Config:
     heights: int = 1
     rounds: int = 2
     values: int = 2
+    # Network faults (model/network.py): named split patterns, explicit splits
+    # (each a tuple of components, each a tuple of validator indices), and how
+    # many split/heal events one run may contain.
+    partitions: tuple[str, ...] = ()
+    components: tuple[tuple[tuple[int, ...], ...], ...] = ()
+    max_partitions: int = 0
     mutant: str | None = None
     name: str = "custom"
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
@@ -91,12 +97,67 @@ class Config:
             raise ConfigError(f"--rounds {self.rounds} is out of range: pass 1 to {MAX_ROUNDS}")
         if not 1 <= self.values <= MAX_VALUES:
             raise ConfigError(f"--values {self.values} is out of range: pass 1 to {MAX_VALUES}")
+        self._validate_network()
         if self.mutant is not None and self.mutant not in MUTANTS:
             raise ConfigError(
                 f"unknown mutant {self.mutant!r}: choose one of {', '.join(sorted(MUTANTS))} "
                 f"(see 'bftcheck list mutants')"
             )
         return self
+
+    def _validate_network(self) -> None:
+        from bftcheck.model.network import MAX_NETWORK_VALIDATORS, PATTERNS
+
+        for name in self.partitions:
+            if name not in PATTERNS:
+                raise ConfigError(
+                    f"unknown partition pattern {name!r}: choose from {', '.join(PATTERNS)} "
+                    f"(see 'bftcheck list partitions')"
+                )
+        for k, split in enumerate(self.components):
+            where = f"explicit split {k + 1}"
+            if len(split) < 2:
+                raise ConfigError(f"{where} has {len(split)} component: give at least two")
+            covered: set[int] = set()
+            for comp in split:
+                if not comp:
+                    raise ConfigError(f"{where} has an empty component: remove it")
+                for i in comp:
+                    if not 0 <= i < self.n:
+                        raise ConfigError(
+                            f"{where} names validator p{i + 1}, but there are only {self.n}: "
+                            f"use p1..p{self.n}"
+                        )
+                covered.update(comp)
+            if covered != set(range(self.n)):
+                missing = min(set(range(self.n)) - covered)
+                raise ConfigError(
+                    f"{where} leaves out p{missing + 1}: every validator must be in a component"
+                )
+        if not 0 <= self.max_partitions <= 16:
+            raise ConfigError(
+                f"--max-partitions {self.max_partitions} is out of range: pass 0 to 16"
+            )
+        has_splits = bool(self.partitions or self.components)
+        if self.max_partitions and not has_splits:
+            raise ConfigError(
+                "--max-partitions needs split patterns: pass --partitions PATTERN[,PATTERN] "
+                "or 'components' in the config file"
+            )
+        if has_splits and self.max_partitions == 0:
+            raise ConfigError(
+                "partition patterns are given but --max-partitions is 0: pass "
+                "--max-partitions E with E >= 1 (2 is one split and its heal)"
+            )
+        if has_splits and self.n > MAX_NETWORK_VALIDATORS:
+            raise ConfigError(
+                f"partitions support at most {MAX_NETWORK_VALIDATORS} validators, not "
+                f"{self.n}: use fewer validators or drop --partitions"
+            )
+
+    @property
+    def partitioned(self) -> bool:
+        return bool(self.max_partitions and (self.partitions or self.components))
 
     def with_changes(self, **changes: Any) -> Config:
         return replace(self, **changes)
@@ -105,6 +166,9 @@ class Config:
         d = asdict(self)
         d.pop("extra")
         d["powers"] = list(self.powers)
+        d["partitions"] = list(self.partitions)
+        d["components"] = [[[f"p{i + 1}" for i in c] for c in split]
+                           for split in self.components]
         return d
 
     @classmethod
@@ -120,6 +184,9 @@ class Config:
             "values",
             "mutant",
             "name",
+            "partitions",
+            "components",
+            "max_partitions",
         }
         unknown = sorted(set(data) - known)
         if unknown:
@@ -139,7 +206,7 @@ class Config:
             if n < 1:
                 raise ConfigError(f"{source}: validators must be at least 1")
             kwargs["powers"] = (1,) * min(n, MAX_VALIDATORS + 1)
-        for key in ("byzantine", "byz_budget", "heights", "rounds", "values"):
+        for key in ("byzantine", "byz_budget", "heights", "rounds", "values", "max_partitions"):
             if key in data:
                 kwargs[key] = _whole(data[key], key, source)
         if "mutant" in data:
@@ -149,7 +216,44 @@ class Config:
             kwargs["mutant"] = m
         if "name" in data:
             kwargs["name"] = str(data["name"])
+        if "partitions" in data:
+            pats = data["partitions"]
+            if not isinstance(pats, list) or not all(isinstance(x, str) for x in pats):
+                raise ConfigError(
+                    f"{source}: 'partitions' must be a list of pattern names, "
+                    f"e.g. [\"halves\", \"isolate-one\"]")
+            kwargs["partitions"] = tuple(pats)
+        if "components" in data:
+            kwargs["components"] = _components(data["components"], source)
         return cls(**kwargs)
+
+
+def _components(data: Any, source: str) -> tuple[tuple[tuple[int, ...], ...], ...]:
+    """Explicit splits: a list of splits, each a list of components, each a list
+    of validator names ("p1", "p2", ...)."""
+    shape = (f"{source}: 'components' must be a list of splits, each a list of "
+             f"components of validator names, e.g. [[[\"p1\", \"p2\"], [\"p3\", \"p4\"]]]")
+    if not isinstance(data, list):
+        raise ConfigError(shape)
+    out = []
+    for split in data:
+        if not isinstance(split, list):
+            raise ConfigError(shape)
+        comps = []
+        for comp in split:
+            if not isinstance(comp, list):
+                raise ConfigError(shape)
+            members = []
+            for name in comp:
+                if not (isinstance(name, str) and name[:1] == "p" and name[1:].isdigit()
+                        and int(name[1:]) >= 1):
+                    raise ConfigError(
+                        f"{source}: {name!r} in 'components' is not a validator name: "
+                        f"use p1, p2, ...")
+                members.append(int(name[1:]) - 1)
+            comps.append(tuple(sorted(set(members))))
+        out.append(tuple(comps))
+    return tuple(out)
 
 
 def _whole(value: Any, key: str, source: str) -> int:

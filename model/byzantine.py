@@ -53,6 +53,11 @@ class Tally:
         self.budget = lay.cfg.byz_budget
         self.all_byz_power = sum(self.byz_power)
 
+    def sees(self, s: bytes, at: int, viewer: int | None) -> bool:
+        """Whether `viewer` may act on the correct message stored at `at`: always
+        without partitions (viewer None), else if the message has reached it."""
+        return viewer is None or bool(s[self.lay.reach(at)] >> viewer & 1)
+
     def _correct_offset(self, kind: int, ci: int, h: int, r: int) -> int:
         return self.lay.prevote(ci, h, r) if kind == PREVOTE_KIND else self.lay.precommit(ci, h, r)
 
@@ -71,13 +76,15 @@ class Tally:
         r: int,
         code: int,
         enough: Callable[[int], bool] | None = None,
+        viewer: int | None = None,
     ) -> list[Draw]:
-        """Draws under which `kind` messages for `code` at (h, r) reach `enough`
-        (default: a quorum, more than 2/3 of the power)."""
+        """Draws under which `kind` messages for `code` at (h, r), as `viewer`
+        sees them, reach `enough` (default: a quorum, more than 2/3 of the power)."""
         enough = enough or self.quorum
         have = 0
         for ci, pw in enumerate(self.correct_power):
-            if s[self._correct_offset(kind, ci, h, r)] == code:
+            at = self._correct_offset(kind, ci, h, r)
+            if s[at] == code and self.sees(s, at, viewer):
                 have += pw
         bit = 1 << code
         free: list[tuple[int, int]] = []
@@ -94,26 +101,26 @@ class Tally:
             for combo in self._minimal(have, free, enough, self.budget_left(s))
         ]
 
-    def any_quorum(self, s: bytes, kind: int, h: int, r: int) -> bool:
+    def any_quorum(self, s: bytes, kind: int, h: int, r: int, viewer: int | None = None) -> bool:
         """Lines 34, 47: "2f + 1 <kind, h, r, *>" -- messages for any value.
         Byzantine validators always count (see the module docstring)."""
         have = self.all_byz_power
         for ci, pw in enumerate(self.correct_power):
-            if s[self._correct_offset(kind, ci, h, r)]:
+            at = self._correct_offset(kind, ci, h, r)
+            if s[at] and self.sees(s, at, viewer):
                 have += pw
         return self.quorum(have)
 
-    def round_skip(self, s: bytes, h: int, r: int) -> bool:
+    def round_skip(self, s: bytes, h: int, r: int, viewer: int | None = None) -> bool:
         """Line 55: senders of any message of (h, r) hold more than 1/3 of the
         power ("f + 1 <*, h_p, round, *, *>"). Byzantine validators always count."""
         lay = self.lay
         have = self.all_byz_power
         for ci, pw in enumerate(self.correct_power):
-            if (
-                s[lay.prevote(ci, h, r)]
-                or s[lay.precommit(ci, h, r)]
-                or (lay.proposer(h, r) == lay.correct[ci] and s[lay.proposal(h, r)])
-            ):
+            sent = [lay.prevote(ci, h, r), lay.precommit(ci, h, r)]
+            if lay.proposer(h, r) == lay.correct[ci]:
+                sent.append(lay.proposal(h, r))
+            if any(s[at] and self.sees(s, at, viewer) for at in sent):
                 have += pw
         return self.skip(have)
 

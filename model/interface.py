@@ -25,7 +25,7 @@ class Action(NamedTuple):
         return f"{self.name}({self.validator}, {self.detail}{where})"
 
 
-Kind = Literal["always", "sometimes"]
+Kind = Literal["always", "sometimes", "recovery", "liveness"]
 Scope = Literal["state", "step"]
 
 
@@ -37,6 +37,14 @@ class Property:
     step (scope "step", an action invariant). kind "sometimes": a reachability
     witness that should hold on at least one state or step.
     `check(state)` or `check(before, action_name, after)` returns True when it holds.
+
+    kinds over the state graph (scope "state"; `check` is the *target*): in
+    every state where `region` holds (e.g. the network is whole, after the
+    last heal), "recovery" asks that a target state stay reachable (AG EF),
+    and "liveness" that every fair run reach one: no reachable terminal state
+    or weakly fair cycle without a target, where `actor(before, after)` names
+    who took a step, each actor being weakly fair. Steps that leave the
+    region (the environment's, e.g. a new split) are not part of these runs.
     """
 
     name: str
@@ -44,6 +52,8 @@ class Property:
     scope: Scope
     check: Callable[..., bool]
     description: str
+    region: Callable[[bytes], bool] | None = None
+    actor: Callable[[bytes, bytes], int] | None = None
 
 
 class Model(Protocol):

@@ -18,12 +18,18 @@ class Mutant:
     description: str
     breaks: str
     catch: dict[str, Any] = field(default_factory=dict)
+    # A control is a variant that is *not* a bug: it must stay safe (and recover)
+    # wherever the real protocol does; `breaks` names what it must keep.
+    control: bool = False
 
 
 # The n4-f1 preset: 3 correct validators and 1 Byzantine with a budget of 2,
 # on which the real protocol is safe (Byzantine power 1/4 < 1/3).
 _N4 = {"powers": (1, 1, 1, 1), "heights": 1, "rounds": 2, "values": 2, "byzantine": 1,
        "byz_budget": 2}
+# Partitions: 4 correct validators, one validator cut off and healed, 2 heights.
+_SPLIT = {"powers": (1, 1, 1, 1), "heights": 2, "rounds": 1, "values": 1, "byzantine": 0,
+          "byz_budget": 0, "partitions": ("isolate-one",), "max_partitions": 2}
 
 MUTANTS: dict[str, Mutant] = {
     m.name: m
@@ -76,6 +82,29 @@ MUTANTS: dict[str, Mutant] = {
             "deciding does not end the height: decision[h] may be decided again",
             "integrity",
             {**_N4, "byzantine": 2, "byz_budget": 6},
+        ),
+        Mutant(
+            "no-block-sync",
+            "block sync",
+            "a validator a height behind cannot fetch decided blocks: it never catches up",
+            "recovery",
+            _SPLIT,
+        ),
+        Mutant(
+            "unverified-sync",
+            "commit certificate verification",
+            "block sync accepts a certificate of more than 1/3 of the power instead of 2/3",
+            "agreement",
+            {**_N4, "partitions": ("isolate-one",), "max_partitions": 1},
+        ),
+        Mutant(
+            "regossip-all-heights",
+            "gossip",
+            "peers re-gossip messages of every height, not just their current one "
+            "(a control: not a bug, must stay safe and recover)",
+            "recovery",
+            _SPLIT,
+            control=True,
         ),
     )
 }

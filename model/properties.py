@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bftcheck.model.interface import Action, Property
-from bftcheck.model.state import LOCAL_FIELDS, LOCKED_VALUE, NIL, Layout
+from bftcheck.model.byzantine import PRECOMMIT_KIND
+from bftcheck.model.state import HEIGHT, LOCAL_FIELDS, LOCKED_VALUE, NIL, ROUND, Layout
 
 if TYPE_CHECKING:
     from bftcheck.model.tendermint import TendermintModel
@@ -169,11 +170,83 @@ def lock_changed(lay: Layout, before: bytes, after: bytes) -> bool:
     return False
 
 
+# -- recovery after a partition (model/network.py) ------------------------------
+def round_bounded(model: TendermintModel, s: bytes, ci: int) -> bool:
+    """Correct validator ci would start round R, past the configured bound: it
+    is in the last round of an undecided height and its OnTimeoutPrecommit
+    guard (line 47: 2f + 1 precommits of the round) holds. With more rounds it
+    would go on, so a run stopped here proves nothing either way."""
+    lay = model.lay
+    b = lay.local[ci]
+    h = s[b + HEIGHT]
+    return (h < lay.H and s[b + ROUND] == lay.R - 1
+            and model.tally.any_quorum(s, PRECOMMIT_KIND, h, lay.R - 1, lay.correct[ci]))
+
+
+def recovered(model: TendermintModel, s: bytes) -> bool:
+    """The target of Recovery: every correct validator has decided every height
+    (or is stopped only by the round bound, see `round_bounded`), and those
+    that decided every height hold the same ledger."""
+    lay = model.lay
+    full = None
+    for ci, b in enumerate(lay.local):
+        if s[b + HEIGHT] == lay.H:
+            mine = s[b + LOCAL_FIELDS:b + LOCAL_FIELDS + lay.H]
+            if full is None:
+                full = mine
+            elif mine != full:
+                return False
+        elif not round_bounded(model, s, ci):
+            return False
+    return True
+
+
+def healed(lay: Layout, s: bytes) -> bool:
+    """The network is whole (no split, or the last one healed)."""
+    return s[lay.net] == 0
+
+
+def mover(lay: Layout, before: bytes, after: bytes) -> int:
+    """The correct validator whose local variables a step changed (every step of
+    Algorithm 1 and block sync changes its taker's), or -1 for the network."""
+    width = LOCAL_FIELDS + lay.H
+    for ci, b in enumerate(lay.local):
+        if before[b:b + width] != after[b:b + width]:
+            return ci
+    return -1
+
+
+def recovery_properties(model: TendermintModel) -> list[Property]:
+    lay = model.lay
+    return [
+        Property(
+            "recovery",
+            "recovery",
+            "state",
+            lambda s: recovered(model, s),
+            "after the last heal, every reachable state can still reach one where all "
+            "correct validators decided every height with the same ledger",
+            region=lambda s: healed(lay, s),
+            actor=lambda before, after: mover(lay, before, after),
+        ),
+        Property(
+            "fair-recovery",
+            "liveness",
+            "state",
+            lambda s: recovered(model, s),
+            "after the last heal, every run with fair delivery and timeouts recovers",
+            region=lambda s: healed(lay, s),
+            actor=lambda before, after: mover(lay, before, after),
+        ),
+    ]
+
+
 def catalogue(model: TendermintModel) -> list[Property]:
     """The properties, checked by the compiled rules when they are built (the
     functions above are their reference; tests check that both agree)."""
     lay = model.lay
     fast = model.fast
+    extra = recovery_properties(model) if lay.partitioned else []
     if fast is not None:
         return [
             Property(p.name, p.kind, p.scope, check, p.description)
@@ -185,8 +258,8 @@ def catalogue(model: TendermintModel) -> list[Property]:
                 lambda before, action, after: action == "RoundSkip",
                 lambda before, action, after: fast.lock_changed(before, after),
             ), strict=True)
-        ]
-    return _catalogue(lay)
+        ] + extra
+    return _catalogue(lay) + extra
 
 
 def _catalogue(lay: Layout) -> list[Property]:

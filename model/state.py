@@ -90,6 +90,21 @@ class Layout:
         pos += slots * self.proposal_mask_bytes
         self.budget_used = pos
         pos += 1
+        # The network (network.py), only when partitions are configured: the
+        # validators each correct message has reached (one bitmask byte per
+        # message slot, in the order prevotes, precommits, proposals), the
+        # current network state (0 whole, k split k - 1) and the events used.
+        from bftcheck.model.network import splits_of
+
+        self.splits = (
+            splits_of(n, cfg.partitions, cfg.components) if cfg.max_partitions else [])
+        self.partitioned = bool(self.splits)
+        if self.partitioned:
+            self.reach_base = pos
+            pos += 2 * len(self.correct) * slots + slots
+            self.net = pos
+            self.events = pos + 1
+            pos += 2
         self.size = pos
 
     # -- offsets ---------------------------------------------------------------
@@ -113,6 +128,25 @@ class Layout:
 
     def byz_proposal(self, h: int, r: int) -> int:
         return self.byz_proposal_base + (h * self.R + r) * self.proposal_mask_bytes
+
+    def reach(self, value_at: int) -> int:
+        """Offset of the reach byte of the correct message stored at `value_at`."""
+        return self.reach_base + value_at - self.prevote_base
+
+    def message_slots(self) -> list[tuple[int, int, int, str]]:
+        """(value offset, reach offset, height, label) of every correct message slot."""
+        out = []
+        for h in range(self.H):
+            for r in range(self.R):
+                for ci, i in enumerate(self.correct):
+                    p = validator_name(i)
+                    out.append((self.prevote(ci, h, r), h, f"prevote h{h} r{r} of {p}"))
+                    out.append((self.precommit(ci, h, r), h, f"precommit h{h} r{r} of {p}"))
+                q = self.proposer(h, r)
+                if not self.is_byz[q]:
+                    out.append((self.proposal(h, r), h,
+                                f"proposal h{h} r{r} of {validator_name(q)}"))
+        return [(at, self.reach(at), h, label) for at, h, label in out]
 
     def proposer(self, h: int, r: int) -> int:
         """Round-robin proposer rotation: proposer(h, r) = p_{(h + r) mod n}."""
@@ -183,7 +217,8 @@ def view(lay: Layout, s: bytes) -> dict[str, Any]:
             if not lay.is_byz[src]:
                 code = s[lay.proposal(h, r)]
                 if code:
-                    proposals.append(_proposal(lay, h, r, src, code, s[lay.proposal_vr(h, r)] - 1))
+                    proposals.append(_seen(lay, s, lay.proposal(h, r), _proposal(
+                        lay, h, r, src, code, s[lay.proposal_vr(h, r)] - 1)))
             else:
                 base = lay.byz_proposal(h, r)
                 for bit in range(lay.proposal_bits):
@@ -196,7 +231,7 @@ def view(lay: Layout, s: bytes) -> dict[str, Any]:
                     (precommits, lay.precommit(ci, h, r)),
                 ):
                     if s[off]:
-                        store.append(_vote(lay, h, r, i, s[off]))
+                        store.append(_seen(lay, s, off, _vote(lay, h, r, i, s[off])))
             for bi, i in enumerate(lay.byzantine):
                 for store, off in (
                     (prevotes, lay.byz_prevote(bi, h, r)),
@@ -210,7 +245,21 @@ def view(lay: Layout, s: bytes) -> dict[str, Any]:
     out["prevotes"] = prevotes
     out["precommits"] = precommits
     out["byzantineUsed"] = s[lay.budget_used]
+    if lay.partitioned:
+        k = s[lay.net]
+        split = lay.splits[k - 1] if k else ()
+        out["network"] = {
+            "split": [[validator_name(i) for i in range(lay.n) if c >> i & 1] for c in split],
+            "events": s[lay.events],
+        }
     return out
+
+
+def _seen(lay: Layout, s: bytes, at: int, m: dict[str, Any]) -> dict[str, Any]:
+    """With partitions, add who has the correct message at `at` (its reach)."""
+    if lay.partitioned:
+        m["seenBy"] = [validator_name(i) for i in range(lay.n) if s[lay.reach(at)] >> i & 1]
+    return m
 
 
 def _proposal(lay: Layout, h: int, r: int, src: int, code: int, vr: int) -> dict[str, Any]:
@@ -262,6 +311,7 @@ def from_view(lay: Layout, v: dict[str, Any]) -> bytes:
         else:
             s[lay.proposal(h, r)] = code
             s[lay.proposal_vr(h, r)] = vr + 1
+            _set_seen(lay, s, lay.proposal(h, r), m, names)
     for kind, store in (("prevote", v["prevotes"]), ("precommit", v["precommits"])):
         for m in store:
             h, r, src = (
@@ -279,8 +329,29 @@ def from_view(lay: Layout, v: dict[str, Any]) -> bytes:
             else:
                 off = lay.prevote(src, h, r) if kind == "prevote" else lay.precommit(src, h, r)
                 s[off] = code
+                _set_seen(lay, s, off, m, names)
     s[lay.budget_used] = _small(v["byzantineUsed"], 255)
+    if lay.partitioned:
+        net = v["network"]
+        split = tuple(sorted(_mask_of(c, names) for c in net["split"]))
+        if split and split not in lay.splits:
+            raise ValueError(f"network split {net['split']} is not one of the configured splits")
+        s[lay.net] = lay.splits.index(split) + 1 if split else 0
+        s[lay.events] = _small(net["events"], lay.cfg.max_partitions)
     return bytes(s)
+
+
+def _mask_of(members: list[str], names: dict[str, int]) -> int:
+    m = 0
+    for p in members:
+        m |= 1 << names[p]
+    return m
+
+
+def _set_seen(lay: Layout, s: bytearray, at: int, m: dict[str, Any],
+              names: dict[str, int]) -> None:
+    if lay.partitioned:
+        s[lay.reach(at)] = _mask_of(m["seenBy"], names)
 
 
 def _small(x: Any, hi: int) -> int:

@@ -27,7 +27,7 @@ trigger holds, and triggers only grow.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from bftcheck.config import Config
@@ -35,6 +35,7 @@ from bftcheck.model import properties as props
 from bftcheck.model.byzantine import PRECOMMIT_KIND, PREVOTE_KIND, Draw, Tally, apply_draw
 from bftcheck.model.compiled import KIND_NAMES, compiled_rules
 from bftcheck.model.interface import Action, Property
+from bftcheck.model.network import Network
 from bftcheck.model.state import (
     HEIGHT,
     LOCAL_FIELDS,
@@ -75,6 +76,13 @@ class TendermintModel:
         self.quorum = quorum
         self.tally = Tally(lay, quorum)
         self.names = tuple(validator_name(i) for i in range(lay.n))
+        # Partitions, gossip and block sync (network.py), when configured.
+        self.net = Network(lay, self.mutant == "regossip-all-heights") if lay.partitioned else None
+        total_power = lay.total
+        if self.mutant == "unverified-sync":  # accepts f + 1 instead of 2f + 1
+            self.certifies: Callable[[int], bool] = lambda p: 3 * p > total_power
+        else:
+            self.certifies = quorum
         # The compiled transcription of these rules, used for exploration when built.
         self.fast = compiled_rules(lay, self.mutant)
         self._properties = props.catalogue(self)
@@ -93,12 +101,25 @@ class TendermintModel:
 
     def next_states(self, s: bytes) -> Iterator[tuple[Action, bytes]]:
         lay = self.lay
+        if self.net is None:
+            for ci in range(len(lay.correct)):
+                base = lay.local[ci]
+                h = s[base + HEIGHT]
+                if h >= lay.H:
+                    continue  # decided every height: nothing left to do
+                yield from self._validator_steps(s, ci, base, h)
+            return
         for ci in range(len(lay.correct)):
             base = lay.local[ci]
             h = s[base + HEIGHT]
             if h >= lay.H:
-                continue  # decided every height: nothing left to do
-            yield from self._validator_steps(s, ci, base, h)
+                continue
+            for action, t in self._validator_steps(s, ci, base, h):
+                yield action, self._settled(t)
+            if self.mutant != "no-block-sync":
+                for action, t in self._sync_steps(s, ci, h):
+                    yield action, self._settled(t)
+        yield from self._network_events(s)
 
     def successor_states(self, s: bytes) -> tuple[list[bytes], list[str]]:
         """Successor states and their action names, in `next_states` order: what
@@ -117,6 +138,94 @@ class TendermintModel:
 
     def decode(self, s: bytes) -> dict[str, Any]:
         return view(self.lay, s)
+
+    # -- the network: gossip, block sync, partition events ----------------------
+    def _viewer(self, ci: int) -> int | None:
+        """Whose view a rule of correct validator ci reads (None: no partitions)."""
+        return self.lay.correct[ci] if self.net is not None else None
+
+    def _send(self, buf: bytearray, at: int, code: int, sender: int) -> None:
+        """Broadcast a correct validator's message stored at offset `at`."""
+        buf[at] = code
+        if self.net is not None:
+            self.net.send(buf, self.lay.reach(at), sender)
+
+    def _settled(self, t: bytes) -> bytes:
+        buf = bytearray(t)
+        assert self.net is not None
+        self.net.settle(buf)
+        return bytes(buf)
+
+    def _sync_steps(self, s: bytes, ci: int, h: int) -> Iterator[tuple[Action, bytes]]:
+        """Block sync: validator ci, working on height h, asks a peer in its
+        component for the decided block of h with its commit certificate --
+        precommits for the block from one round -- and verifies it: the
+        signatures are real (the certificate holds only precommits the peer
+        has: correct ones that reached it, Byzantine ones drawn within the
+        budget) and their power `certifies` (more than 2/3). A correct peer
+        offers the block it decided; a Byzantine peer offers any block, and an
+        offer whose certificate does not verify changes nothing. On success the
+        validator appends the block, now holds the certificate, and moves on."""
+        lay, net, tally = self.lay, self.net, self.tally
+        assert net is not None
+        me = lay.correct[ci]
+        p = self.names[me]
+        peers = net.peers[s[lay.net]][me]
+        seen: set[bytes] = set()
+        for j in range(lay.n):
+            if j == me or not peers >> j & 1:
+                continue
+            if lay.is_byz[j]:
+                offers = lay.byz_vote_codes[1:]  # any block with an id
+            else:
+                cj = lay.correct.index(j)
+                decided = s[lay.local[cj] + LOCAL_FIELDS + h]
+                offers = (decided,) if decided else ()
+            for v in offers:
+                if not self.valid(v):
+                    continue  # the block itself is checked, as on line 50
+                for rd in range(lay.R):
+                    for draw in tally.for_value(s, PRECOMMIT_KIND, h, rd, v,
+                                                enough=self.certifies, viewer=j):
+                        buf = self._successor(s, (draw,))
+                        if buf is None:
+                            continue
+                        for ck in range(len(lay.correct)):  # the certificate is now held
+                            at = lay.precommit(ck, h, rd)
+                            if buf[at] == v and tally.sees(s, at, j):
+                                buf[lay.reach(at)] |= 1 << me
+                        for nb in self._decide(buf, ci, h, v):
+                            t = bytes(nb)
+                            if t in seen:
+                                continue
+                            seen.add(t)
+                            yield (
+                                Action("SyncBlock", p, f"h{h} {lay.value_name(v)} from "
+                                       f"{self.names[j]}, commit certificate of round {rd}"),
+                                t,
+                            )
+
+    def _network_events(self, s: bytes) -> Iterator[tuple[Action, bytes]]:
+        """The nemesis: split a whole network by one of the configured splits, or
+        heal a split one; each event spends one of --max-partitions."""
+        lay, net = self.lay, self.net
+        assert net is not None
+        if s[lay.events] >= self.cfg.max_partitions:
+            return
+        if s[lay.net] == 0:
+            for k in range(1, len(lay.splits) + 1):
+                buf = bytearray(s)
+                buf[lay.net] = k
+                buf[lay.events] += 1
+                net.settle(buf)
+                yield Action("Split", "network", net.split_name(k)), bytes(buf)
+        else:
+            buf = bytearray(s)
+            buf[lay.net] = 0
+            buf[lay.events] += 1
+            net.settle(buf)
+            t = bytes(buf)
+            yield Action("Heal", "network", net.describe_cut_off(t)), t
 
     # -- helpers ---------------------------------------------------------------
     def valid(self, code: int) -> bool:
@@ -143,18 +252,22 @@ class TendermintModel:
         out = []
         for v in choices:  # line 19: broadcast <PROPOSAL, h, r, proposal, validRound>
             nb = bytearray(buf)
-            nb[lay.proposal(h, r)] = v
+            self._send(nb, lay.proposal(h, r), v, lay.correct[ci])
             nb[lay.proposal_vr(h, r)] = buf[b + VALID_ROUND]
             out.append(nb)
         return out
 
-    def _proposals(self, s: bytes, h: int, r: int) -> list[tuple[int, int, Draw]]:
+    def _proposals(self, s: bytes, h: int, r: int,
+                   viewer: int | None = None) -> list[tuple[int, int, Draw]]:
         """Proposals (value, validRound, draw) from proposer(h, r) a validator may act on."""
         lay = self.lay
         q = lay.proposer(h, r)
         if not lay.is_byz[q]:
-            v = s[lay.proposal(h, r)]
-            return [(v, s[lay.proposal_vr(h, r)] - 1, ())] if v else []
+            at = lay.proposal(h, r)
+            v = s[at]
+            if not v or not self.tally.sees(s, at, viewer):
+                return []
+            return [(v, s[lay.proposal_vr(h, r)] - 1, ())]
         base = lay.byz_proposal(h, r)
         can_draw = self.tally.budget_left(s) > 0
         out = []
@@ -200,7 +313,9 @@ class TendermintModel:
     # -- Algorithm 1, one validator --------------------------------------------
     def _validator_steps(self, s: bytes, ci: int, b: int, h: int) -> Iterator[tuple[Action, bytes]]:
         lay, tally, mutant = self.lay, self.tally, self.mutant
-        p = self.names[lay.correct[ci]]
+        me = lay.correct[ci]
+        p = self.names[me]
+        viewer = self._viewer(ci)
         r, step = s[b + ROUND], s[b + STEP]
         locked_value, locked_round = s[b + LOCKED_VALUE], s[b + LOCKED_ROUND] - 1
         prevote_at = lay.prevote(ci, h, r)
@@ -208,7 +323,7 @@ class TendermintModel:
         vname = lay.value_name
 
         if step == PROPOSE:
-            for v, vr, pdraw in self._proposals(s, h, r):
+            for v, vr, pdraw in self._proposals(s, h, r, viewer):
                 if vr == -1:
                     # lines 22-27
                     ok = self.valid(v) and (
@@ -218,7 +333,7 @@ class TendermintModel:
                     line = 22
                 elif vr < r:
                     # lines 28-33: a proof-of-lock, 2f + 1 prevotes for v in round vr
-                    pol_draws = tally.for_value(s, PREVOTE_KIND, h, vr, v)
+                    pol_draws = tally.for_value(s, PREVOTE_KIND, h, vr, v, viewer=viewer)
                     ok = self.valid(v) and (
                         locked_round <= vr
                         or locked_value == v
@@ -232,35 +347,35 @@ class TendermintModel:
                     buf = self._successor(s, (pdraw, pol))
                     if buf is None:
                         continue
-                    buf[prevote_at] = vote
+                    self._send(buf, prevote_at, vote, me)
                     buf[b + STEP] = PREVOTE
                     detail = f"h{h} r{r} {vname(vote)} on proposal {vname(v)} vr{vr}"
                     yield Action("Prevote", p, detail, line), bytes(buf)
             if lay.proposer(h, r) != lay.correct[ci]:
                 # lines 57-60: OnTimeoutPropose (guarded by step = propose)
                 buf = bytearray(s)
-                buf[prevote_at] = NIL
+                self._send(buf, prevote_at, NIL, me)
                 buf[b + STEP] = PREVOTE
                 yield Action("TimeoutPropose", p, f"h{h} r{r}: prevote nil", 57), bytes(buf)
 
         if step >= PREVOTE and s[b + VALID_ROUND] - 1 < r:
             # lines 36-43, "for the first time" in round r: validRound < r until it fires
             by_value: dict[int, list[Draw]] = {}
-            for v, _vr, pdraw in self._proposals(s, h, r):
+            for v, _vr, pdraw in self._proposals(s, h, r, viewer):
                 if self.valid(v):
                     by_value.setdefault(v, []).append(pdraw)
             for v, pdraws in by_value.items():
                 if () in pdraws:
                     pdraws = [()]  # a proposal for v is already there: draw none
                 for pdraw in pdraws:
-                    for pol in tally.for_value(s, PREVOTE_KIND, h, r, v):
+                    for pol in tally.for_value(s, PREVOTE_KIND, h, r, v, viewer=viewer):
                         buf = self._successor(s, (pdraw, pol))
                         if buf is None:
                             continue
                         if step == PREVOTE:
                             buf[b + LOCKED_VALUE] = v  # line 38
                             buf[b + LOCKED_ROUND] = r + 1  # line 39
-                            buf[precommit_at] = v  # line 40
+                            self._send(buf, precommit_at, v, me)  # line 40
                             buf[b + STEP] = PRECOMMIT  # line 41
                             what = f"h{h} r{r} {vname(v)}, lock {vname(v)}"
                             name = "Precommit"
@@ -273,23 +388,23 @@ class TendermintModel:
 
         if step == PREVOTE:
             # lines 44-46: 2f + 1 nil prevotes
-            for draw in tally.for_value(s, PREVOTE_KIND, h, r, NIL):
+            for draw in tally.for_value(s, PREVOTE_KIND, h, r, NIL, viewer=viewer):
                 buf = self._successor(s, (draw,))
                 if buf is None:
                     continue
-                buf[precommit_at] = NIL
+                self._send(buf, precommit_at, NIL, me)
                 buf[b + STEP] = PRECOMMIT
                 yield Action("Precommit", p, f"h{h} r{r} nil on nil prevotes", 44), bytes(buf)
             # lines 34-35 and 61-64: OnTimeoutPrevote after 2f + 1 prevotes for anything
-            if tally.any_quorum(s, PREVOTE_KIND, h, r):
+            if tally.any_quorum(s, PREVOTE_KIND, h, r, viewer):
                 buf = bytearray(s)
-                buf[precommit_at] = NIL
+                self._send(buf, precommit_at, NIL, me)
                 buf[b + STEP] = PRECOMMIT
                 yield Action("TimeoutPrevote", p, f"h{h} r{r}: precommit nil", 61), bytes(buf)
 
         if r + 1 < lay.R:
             # lines 47-48 and 65-67: OnTimeoutPrecommit after 2f + 1 precommits
-            if tally.any_quorum(s, PRECOMMIT_KIND, h, r):
+            if tally.any_quorum(s, PRECOMMIT_KIND, h, r, viewer):
                 for nb in self._start_round(bytearray(s), ci, h, r + 1):
                     yield (
                         Action("TimeoutPrecommit", p, f"h{h} r{r}: start round {r + 1}", 65),
@@ -300,7 +415,7 @@ class TendermintModel:
         kind = PREVOTE_KIND if mutant == "decide-on-prevotes" else PRECOMMIT_KIND
         for rd in range(lay.R):
             by_value = {}
-            for v, _vr, pdraw in self._proposals(s, h, rd):
+            for v, _vr, pdraw in self._proposals(s, h, rd, viewer):
                 if self.valid(v):  # line 50
                     by_value.setdefault(v, []).append(pdraw)
             for v, pdraws in by_value.items():
@@ -309,7 +424,7 @@ class TendermintModel:
                 if () in pdraws:
                     pdraws = [()]
                 for pdraw in pdraws:
-                    for q in tally.for_value(s, kind, h, rd, v):
+                    for q in tally.for_value(s, kind, h, rd, v, viewer=viewer):
                         buf = self._successor(s, (pdraw, q))
                         if buf is None:
                             continue
@@ -321,6 +436,6 @@ class TendermintModel:
 
         # lines 55-56: f + 1 messages of a higher round: skip to it
         for rr in range(r + 1, lay.R):
-            if tally.round_skip(s, h, rr):
+            if tally.round_skip(s, h, rr, viewer):
                 for nb in self._start_round(bytearray(s), ci, h, rr):
                     yield Action("RoundSkip", p, f"h{h} r{r} to round {rr}", 55), bytes(nb)
