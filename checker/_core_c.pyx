@@ -196,6 +196,35 @@ cdef class StateSpace:
                 new.append(k)
         return new
 
+    cdef int64_t _index_of(self, const uint8_t* data) noexcept:
+        cdef uint64_t fp = _fingerprint(data, self.state_size)
+        cdef Py_ssize_t mask = self.capacity - 1
+        cdef Py_ssize_t j = <Py_ssize_t>(fp & <uint64_t>mask)
+        while self.keys[j]:
+            if self.keys[j] == fp:
+                return self.slots[j]
+            j = (j + 1) & mask
+        return -1
+
+    def add_successors_indexed(self, int64_t parent, list successors):
+        """As add_successors, and also the index of every successor (new or seen),
+        for engines that keep the state graph's edges."""
+        cdef int depth = self.depths[parent] + 1
+        cdef list new = []
+        cdef list ids = []
+        cdef Py_ssize_t k
+        cdef int64_t sid
+        cdef bytes t
+        for k in range(len(successors)):
+            t = <bytes>successors[k]
+            sid = self._add(t, parent, k, depth)
+            if sid >= 0:
+                new.append(k)
+            else:
+                sid = self._index_of(<const uint8_t*>PyBytes_AS_STRING(t))
+            ids.append(sid)
+        return new, ids
+
     def pop(self):
         """The next state to expand (FIFO, so breadth-first), or None when done."""
         cdef int64_t sid
@@ -224,6 +253,12 @@ cdef class StateSpace:
     def depth(self, int64_t sid):
         self._check(sid)
         return self.depths[sid]
+
+    def index(self, bytes state):
+        """The index of a stored state, or -1."""
+        if PyBytes_GET_SIZE(state) != self.state_size:
+            return -1
+        return self._index_of(<const uint8_t*>PyBytes_AS_STRING(state))
 
     def contains(self, bytes state):
         cdef uint64_t fp = _fingerprint(<const uint8_t*>PyBytes_AS_STRING(state),

@@ -81,6 +81,21 @@ class StateSpace:
         depth = self._depth[parent] + 1
         return [k for k, s in enumerate(successors) if self._add(s, parent, k, depth) >= 0]
 
+    def add_successors_indexed(self, parent: int,
+                               successors: list[bytes]) -> tuple[list[int], list[int]]:
+        """As add_successors, and also the index of every successor (new or seen),
+        for engines that keep the state graph's edges."""
+        depth = self._depth[parent] + 1
+        new, ids = [], []
+        for k, s in enumerate(successors):
+            sid = self._add(s, parent, k, depth)
+            if sid >= 0:
+                new.append(k)
+            else:
+                sid = self._index[fingerprint(s)]
+            ids.append(sid)
+        return new, ids
+
     def pop(self) -> tuple[bytes, int] | None:
         """The next state to expand (FIFO, so breadth-first), or None when done."""
         return self._frontier.popleft() if self._frontier else None
@@ -93,6 +108,10 @@ class StateSpace:
 
     def depth(self, sid: int) -> int:
         return self._depth[sid]
+
+    def index(self, state: bytes) -> int:
+        """The index of a stored state, or -1."""
+        return self._index.get(fingerprint(state), -1)
 
     def contains(self, state: bytes) -> bool:
         return fingerprint(state) in self._index

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bftcheck.checker.core import COMPILED, StateSpace
+from bftcheck.checker.graph import GraphRecorder, cannot_reach_target, fair_cycle, unfair_runs
 from bftcheck.checker.result import (
     HOLDS,
     NOT_WITNESSED,
@@ -66,6 +67,52 @@ def _successor_states(model: Model) -> Callable[[bytes], tuple[list[bytes], list
     return successor_states
 
 
+GRAPH_KINDS = ("recovery", "liveness")
+
+
+def judge_graph(model: Model, successors: Callable[[bytes], tuple[list[bytes], list[str]]],
+                space: StateSpace, graph: GraphRecorder, i: int,
+                kind: str) -> tuple[Path, int] | None:
+    """After a complete search: the shortest counterexample to graph property i,
+    or None if it holds. Recovery: a region state from which no target is
+    reachable. Liveness: a terminal non-target state, or a lasso into a fair
+    cycle without targets, whichever is reached first."""
+    if kind == "recovery":
+        bad = cannot_reach_target(graph, i)
+        if len(bad) == 0:
+            return None
+        sid = min(bad.tolist(), key=space.depth)  # indices grow with depth: the first
+        return path_to(space, sid), space.depth(sid)
+    runs = unfair_runs(graph, i)
+    best: tuple[Path, int] | None = None
+    if len(runs.terminals):
+        sid = min(runs.terminals.tolist(), key=space.depth)
+        best = path_to(space, sid), space.depth(sid)
+    for members in runs.cycles:
+        entry = min(members.tolist(), key=space.depth)
+        walk = fair_cycle(graph, members, entry)
+        path = path_to(space, entry)
+        state = _state_at(model, successors, path)
+        loop_at = len(path.steps)
+        for b in walk[1:]:
+            succ, _ = successors(state)
+            k = next(k for k, t in enumerate(succ) if space.index(t) == b)
+            path.steps.append(k)
+            state = succ[k]
+        path.loop = loop_at
+        if best is None or len(path.steps) < len(best[0].steps):
+            best = path, len(path.steps)
+    return best
+
+
+def _state_at(model: Model, successors: Callable[[bytes], tuple[list[bytes], list[str]]],
+              path: Path) -> bytes:
+    state = model.init_states()[path.init]
+    for k in path.steps:
+        state = successors(state)[0][k]
+    return state
+
+
 def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(),
           progress: Progress | None = None, progress_every: float = 1.0) -> Result:
     """Explore every reachable state (within limits) and check `properties`."""
@@ -75,14 +122,25 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
     if not inits:
         raise ValueError("the model has no initial state")
     space = StateSpace(len(inits[0]))
-    state_props = [p for p in properties if p.scope == "state"]
+    graph_props = [p for p in properties if p.kind in GRAPH_KINDS]
+    state_props = [p for p in properties if p.scope == "state" and p.kind not in GRAPH_KINDS]
     step_props = [p for p in properties if p.scope == "step"]
     found: dict[str, Path] = {}
     found_at: dict[str, int] = {}
     pending_always = {p.name for p in properties if p.kind == "always"}
     pending_sometimes = {p.name for p in properties if p.kind == "sometimes"}
 
+    # Properties over the state graph share the first one's region and actor
+    # (interface.py); the recorder keeps one target flag per such property.
+    graph = GraphRecorder(len(graph_props)) if graph_props else None
+    region = graph_props[0].region if graph_props else None
+    actor = graph_props[0].actor if graph_props else None
+    pending_graph = {p.name for p in graph_props}
+
     def judge_state(s: bytes, sid: int) -> None:
+        if graph is not None:
+            graph.state(sid, bool(region(s)) if region else True,
+                        [bool(p.check(s)) for p in graph_props])
         for p in state_props:
             if p.name in found:
                 continue
@@ -104,8 +162,8 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
     check_every = 256
     expanded = 0
     active_steps = list(step_props)
-    always_names = {p.name for p in properties if p.kind == "always"}
-    while pending_always or pending_sometimes:
+    always_names = {p.name for p in properties if p.kind != "sometimes"}
+    while pending_always or pending_sometimes or pending_graph:
         if limits.stop_at_first_violation and always_names & found.keys():
             break
         item = space.pop()
@@ -131,10 +189,27 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
                          ).discard(p.name)
             active_steps = [p for p in active_steps if p.name not in found]
         first = len(space)
-        new = space.add_successors(sid, succ)
-        if state_props:
+        if graph is None:
+            new = space.add_successors(sid, succ)
+        else:
+            new, ids = space.add_successors_indexed(sid, succ)
+        if state_props or graph is not None:
             for j, k in enumerate(new):
                 judge_state(succ[k], first + j)
+        if graph is not None and graph.region[sid]:
+            stuck = True
+            for k, t in enumerate(succ):
+                if graph.region[ids[k]]:
+                    graph.edge(sid, ids[k], actor(s, t) if actor else 0)
+                    stuck = False
+            if stuck:
+                # a terminal region state: no run from here reaches a target
+                # unless it is one; a definite violation, found before the end
+                for i, p in enumerate(graph_props):
+                    if p.name not in found and not graph.targets[i][sid]:
+                        found[p.name] = path_to(space, sid)
+                        found_at[p.name] = d
+                        pending_graph.discard(p.name)
         expanded += 1
         if expanded % check_every == 0:
             now = time.perf_counter()
@@ -151,9 +226,14 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
     complete = space.queued == 0 and stopped == "complete"
     if not complete and stopped == "complete":
         stopped = "every checked property was decided"
+    if graph is not None and complete:
+        for i, p in enumerate(graph_props):
+            judged = judge_graph(model, successors, space, graph, i, p.kind)
+            if judged is not None:
+                found[p.name], found_at[p.name] = judged
     verdicts: dict[str, str] = {}
     for p in properties:
-        if p.kind == "always":
+        if p.kind != "sometimes":
             verdicts[p.name] = VIOLATED if p.name in found else (HOLDS if complete else UNKNOWN)
         else:
             verdicts[p.name] = WITNESSED if p.name in found else (

@@ -16,6 +16,9 @@ class Path:
 
     init: int
     steps: list[int]
+    # for a lasso (an infinite run): the state index where the run loops back
+    # to, after its last step; None for a finite run
+    loop: int | None = None
 
 
 @dataclass

@@ -1,0 +1,172 @@
+"""Recovery and liveness over the explored state graph.
+
+The breadth-first search records, for properties over the graph (kinds
+"recovery" and "liveness" in model/interface.py), which states lie in the
+property's region, which are targets, and the edges between region states
+with the actor of each. This module answers two questions on that graph,
+with scipy's compiled sparse-graph routines (a networkx graph would need
+about a kilobyte per state; these arrays need a few bytes per edge):
+
+* AG EF target (Recovery): from which region states is no target reachable?
+  One backward breadth-first search from every target at once.
+* Fair AF target (liveness): is there a run that never reaches a target and
+  is weakly fair to every actor? In a finite graph such a run ends in a
+  terminal region state that is not a target, or loops forever in a strongly
+  connected component (SCC) without targets in which every actor either takes
+  a step or is disabled somewhere (then a cycle through the whole SCC is fair;
+  if some actor is enabled everywhere in the SCC and never steps, every cycle
+  in it is unfair). Terminal states are fair: nothing is enabled there.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import breadth_first_order, connected_components
+
+
+class GraphRecorder:
+    """Per-state region/target flags and the region edges, filled during search."""
+
+    def __init__(self, properties: int = 1) -> None:
+        self.region = bytearray()
+        self.targets = [bytearray() for _ in range(properties)]
+        self.src = array("i")
+        self.dst = array("i")
+        self.actor = array("h")
+
+    def state(self, sid: int, in_region: bool, is_target: list[bool]) -> None:
+        if sid != len(self.region):
+            raise ValueError(f"states must be recorded in index order: got {sid}")
+        self.region.append(in_region)
+        for flags, t in zip(self.targets, is_target, strict=True):
+            flags.append(t)
+
+    def edge(self, a: int, b: int, actor: int) -> None:
+        self.src.append(a)
+        self.dst.append(b)
+        self.actor.append(actor)
+
+    @property
+    def edges(self) -> int:
+        return len(self.src)
+
+
+def _arrays(g: GraphRecorder,
+            i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    region = np.frombuffer(bytes(g.region), dtype=np.uint8).astype(bool)
+    target = np.frombuffer(bytes(g.targets[i]), dtype=np.uint8).astype(bool)
+    src = np.frombuffer(g.src, dtype=np.int32)
+    dst = np.frombuffer(g.dst, dtype=np.int32)
+    return region, target, src, dst, len(region)
+
+
+def cannot_reach_target(g: GraphRecorder, i: int = 0) -> np.ndarray:
+    """Indices of region states from which no target (of property i) is reachable
+    along region edges."""
+    region, target, src, dst, n = _arrays(g, i)
+    goals = np.flatnonzero(target & region)
+    # reversed edges plus a virtual source n -> every target
+    rows = np.concatenate([dst, np.full(len(goals), n, dtype=np.int32)])
+    cols = np.concatenate([src, goals.astype(np.int32)])
+    graph = csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n + 1, n + 1))
+    reached = np.zeros(n + 1, dtype=bool)
+    reached[breadth_first_order(graph, n, directed=True, return_predecessors=False)] = True
+    return np.flatnonzero(region & ~reached[:n])
+
+
+@dataclass
+class UnfairRuns:
+    terminals: np.ndarray  # region states without successors that are not targets
+    cycles: list[np.ndarray]  # fair SCCs without targets (their states)
+
+
+def unfair_runs(g: GraphRecorder, i: int = 0) -> UnfairRuns:
+    """Region runs that never reach a target (of property i) and are weakly fair
+    to every actor."""
+    region, target, src, dst, n = _arrays(g, i)
+    out_degree = np.bincount(src, minlength=n)
+    terminals = np.flatnonzero(region & (out_degree == 0) & ~target)
+    cycles: list[np.ndarray] = []
+    if len(src) == 0:
+        return UnfairRuns(terminals, cycles)
+    graph = csr_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(n, n))
+    count, label = connected_components(graph, directed=True, connection="strong")
+    sizes = np.bincount(label, minlength=count)
+    loops = src[src == dst]
+    nontrivial = np.flatnonzero(sizes > 1)
+    candidates = set(nontrivial.tolist()) | {int(label[v]) for v in loops.tolist()}
+    if not candidates:
+        return UnfairRuns(terminals, cycles)
+    actor = np.frombuffer(g.actor, dtype=np.int16)
+    actors = np.unique(actor)
+    for c in sorted(candidates):
+        members = np.flatnonzero(label == c)
+        if target[members].any():
+            continue
+        inside = (label[src] == c) & (label[dst] == c)
+        taken = set(np.unique(actor[inside]).tolist())
+        fair = True
+        for a in actors.tolist():
+            if a in taken:
+                continue
+            # a is weakly fair here iff it is disabled in some state of the SCC
+            enabled_at = set(src[(actor == a) & (label[src] == c)].tolist())
+            if len(enabled_at) == len(members):
+                fair = False
+                break
+        if fair:
+            cycles.append(members)
+    return UnfairRuns(terminals, cycles)
+
+
+def fair_cycle(g: GraphRecorder, members: np.ndarray, start: int) -> list[int]:
+    """A closed walk from `start` through a fair SCC that takes a step of every
+    actor that steps inside it and visits every state: a witness run."""
+    inside = set(members.tolist())
+    succ: dict[int, list[tuple[int, int]]] = {v: [] for v in inside}
+    for a, b, who in zip(g.src, g.dst, g.actor, strict=True):
+        if a in inside and b in inside:
+            succ[a].append((b, who))
+    walk = [start]
+
+    def go_to(goal_edge_actor: int | None, goal_state: int | None) -> None:
+        """Extend the walk by a shortest path ending in the goal."""
+        here = walk[-1]
+        prev: dict[int, int] = {here: here}
+        queue = deque([here])
+        while queue:
+            v = queue.popleft()
+            for w, who in succ[v]:
+                if goal_edge_actor is not None and who == goal_edge_actor:
+                    path = [w]
+                    u = v
+                    while u != here:
+                        path.append(u)
+                        u = prev[u]
+                    walk.extend(reversed(path[1:]))
+                    walk.append(w)
+                    return
+                if w not in prev:
+                    prev[w] = v
+                    if goal_state is not None and w == goal_state:
+                        path = [w]
+                        u = v
+                        while u != here:
+                            path.append(u)
+                            u = prev[u]
+                        walk.extend(reversed(path))
+                        return
+                    queue.append(w)
+
+    for who in sorted({who for edges in succ.values() for _, who in edges}):
+        go_to(who, None)
+    for v in sorted(inside - set(walk)):
+        go_to(None, v)
+    if walk[-1] != start:
+        go_to(None, start)
+    return walk
