@@ -160,7 +160,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                    progress=None if args.quiet else _progress)
     traces = {}
     for p in chosen:
-        if p.kind == "always" and p.name in result.paths:
+        if p.kind != "sometimes" and p.name in result.paths:
             traces[p.name] = from_path(model, cfg, result.paths[p.name], p.name)
     first = next(iter(traces.values()), None)
     _write_traces(args, model, first)
@@ -304,7 +304,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     cfg, meta, steps = read_itf(args.file)
     model = TendermintModel(cfg)
     prop = meta.get("property") if isinstance(meta.get("property"), str) else None
-    report = replay(model, cfg, steps, prop, source=args.file)
+    report = replay(model, cfg, steps, prop, source=args.file, loop=meta.get("loop"))
     failures = report.failures
     if args.json:
         print(json.dumps({"file": args.file, "steps": len(steps) - 1, "legal": True,
@@ -425,16 +425,22 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.what == "presets":
         for name, (_cfg, text) in PRESETS.items():
             mark = " (default)" if name == DEFAULT_PRESET else ""
-            print(f"{name:<10} {text}{mark}")
+            print(f"{name:<12} {text}{mark}")
     elif args.what == "mutants":
         from bftcheck.model.mutants import MUTANTS
 
         for m in MUTANTS.values():
             print(f"{m.name:<24} breaks {m.breaks:<10} {m.rule}: {m.description}")
+    elif args.what == "partitions":
+        from bftcheck.model.network import PATTERNS, pattern_splits
+
+        for name, text in PATTERNS.items():
+            print(f"{name:<18} {text} (4 validators: {len(pattern_splits(name, 4))} splits)")
     else:
         from bftcheck.model import TendermintModel
 
-        for p in TendermintModel(Config()).properties():
+        sample = Config(partitions=("halves",), max_partitions=2)
+        for p in TendermintModel(sample).properties():
             kind = p.kind + ("" if p.scope == "state" else " (step)")
             print(f"{p.name:<22} {kind:<17} {p.description}")
     return 0
@@ -501,7 +507,7 @@ def make_parser() -> Parser:
     pr.add_argument("--json", action="store_true", help="one JSON object on stdout")
     pr.set_defaults(func=cmd_prove)
     li = sub.add_parser("list", help="list presets, mutants or properties")
-    li.add_argument("what", choices=("presets", "mutants", "properties"))
+    li.add_argument("what", choices=("presets", "mutants", "properties", "partitions"))
     li.set_defaults(func=cmd_list)
     return parser
 

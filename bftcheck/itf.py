@@ -35,8 +35,10 @@ def to_itf(model: Model, trace: Trace) -> dict[str, Any]:
         for var in SET_VARS:
             st[var] = {"#set": v[var]}
         st["byzantineUsed"] = v["byzantineUsed"]
+        if "network" in v:
+            st["network"] = v["network"]
         states.append(st)
-    return {
+    out = {
         "#meta": {
             "format": "ITF",
             "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
@@ -46,9 +48,12 @@ def to_itf(model: Model, trace: Trace) -> dict[str, Any]:
             "kind": trace.kind,
             "config": trace.config.to_dict(),
         },
-        "vars": list(VARS),
+        "vars": list(VARS) + (["network"] if trace.config.partitioned else []),
         "states": states,
     }
+    if trace.loop is not None:
+        out["loop"] = trace.loop
+    return out
 
 
 def write_itf(path: str | FsPath, model: Model, trace: Trace) -> None:
@@ -77,7 +82,8 @@ def _plain(x: Any) -> Any:
 
 
 def read_itf(path: str | FsPath) -> tuple[Config, dict[str, Any], list[tuple[str, dict]]]:
-    """Read an ITF file: its config, its #meta, and (action, view) per state."""
+    """Read an ITF file: its config, its #meta (with the top-level "loop", if
+    any, as meta["loop"]), and (action, view) per state."""
     p = FsPath(path)
     text = read_input(p, "trace file", TraceError)
     try:
@@ -97,15 +103,21 @@ def read_itf(path: str | FsPath) -> tuple[Config, dict[str, Any], list[tuple[str
         raise TraceError(str(exc)) from None
     if not data["states"]:
         raise TraceError(f"{p} has no states: the trace is empty")
+    loop = data.get("loop")
+    if loop is not None and (isinstance(loop, bool) or not isinstance(loop, int)
+                             or not 0 <= loop < len(data["states"])):
+        raise TraceError(f"{p}: 'loop' is {loop!r}, not the index of one of its states")
+    meta = {**meta, "loop": loop}
+    wanted = VARS + (("network",) if cfg.partitioned else ())
     steps = []
     for i, st in enumerate(data["states"]):
         if not isinstance(st, dict):
             raise TraceError(f"{p}: state {i} is not a JSON object")
-        missing = [v for v in VARS if v not in st]
+        missing = [v for v in wanted if v not in st]
         if missing:
             raise TraceError(f"{p}: state {i} lacks variable {missing[0]!r}: "
                              f"the file is truncated or from another tool")
         m = st.get("#meta") if isinstance(st.get("#meta"), dict) else {}
         action = m.get("action", INIT if i == 0 else "?")
-        steps.append((str(action), {v: _plain(st[v]) for v in VARS}))
+        steps.append((str(action), {v: _plain(st[v]) for v in wanted}))
     return cfg, meta, steps

@@ -3,8 +3,11 @@
 Each mutant runs on its own small configuration (`Mutant.catch`) with every
 safety property checked; an engine *catches* it when some property fails.
 Where that configuration has Byzantine power of 1/3 or more (so the real
-protocol may fail too), only the property the mutant breaks counts. The real
-protocol is the control row, on the n4-f1 preset: it must stay clean.
+protocol may fail too), only the property the mutant breaks counts. Control
+rows must stay clean: the real protocol on the n4-f1 preset and on the
+partition mutants' configuration, and every mutant marked as a control (a
+variant that is not a bug). Recovery is a property of the whole state graph,
+which fuzzing cannot judge: the fuzz cell of a Recovery mutant is "n/a".
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ from bftcheck.presets import preset
 
 ENGINES = ("check", "fuzz")
 CONTROL = "real protocol (n4-f1)"
+CONTROL_SPLIT = "real protocol (split)"
+GRAPH_KINDS = ("recovery", "liveness")
 
 
 @dataclass
 class Cell:
     engine: str
-    caught: bool
+    caught: bool | None  # None: the engine cannot judge the property
     prop: str | None
     length: int | None
     seconds: float
@@ -49,7 +54,7 @@ def judged(cfg: Config, breaks: str | None) -> list[str] | None:
 
 def run_check(cfg: Config, props_named: list[str] | None = None) -> Cell:
     model = TendermintModel(cfg)
-    props = [p for p in model.properties() if p.kind == "always"
+    props = [p for p in model.properties() if p.kind != "sometimes"
              and (props_named is None or p.name in props_named)]
     start = time.perf_counter()
     r = check(model, props, Limits(stop_at_first_violation=True))
@@ -79,32 +84,43 @@ def matrix(engines: list[str], max_examples: int = 10_000, seed: int = 1,
            progress=None) -> list[dict]:
     """One row per mutant plus the control row; each row maps engine -> Cell."""
     rows = []
-    jobs = [(name, m.breaks, Config(**m.catch, mutant=name, name=f"mutant-{name}"))
+    jobs = [(name, m.breaks, m.control, Config(**m.catch, mutant=name, name=f"mutant-{name}"))
             for name, m in MUTANTS.items()]
-    jobs.append((CONTROL, None, preset("n4-f1")))
-    for name, breaks, cfg in jobs:
+    jobs.append((CONTROL, None, True, preset("n4-f1")))
+    jobs.append((CONTROL_SPLIT, None, True,
+                 Config(**MUTANTS["no-block-sync"].catch, name="split")))
+    for name, breaks, control, cfg in jobs:
         cells = {}
         for engine in engines:
             if progress:
                 progress(f"{name}: {engine} ...")
-            named = judged(cfg, breaks)
-            cells[engine] = (run_check(cfg, named) if engine == "check"
-                             else run_fuzz(cfg, max_examples, seed, named))
-        rows.append({"mutant": name, "breaks": breaks, "cells": cells})
+            named = judged(cfg, breaks) if not control else None
+            if engine == "check":
+                cells[engine] = run_check(cfg, named)
+            elif breaks in RECOVERY_PROPERTIES and not control:
+                cells[engine] = Cell("fuzz", None, None, None, 0.0,
+                                     "fuzzing cannot judge a property of the state graph")
+            else:
+                cells[engine] = run_fuzz(cfg, max_examples, seed, named)
+        rows.append({"mutant": name, "breaks": breaks, "control": control, "cells": cells})
     return rows
 
 
+RECOVERY_PROPERTIES = ("recovery", "fair-recovery")
+
+
 def ok(rows: list[dict]) -> bool:
-    """Every mutant caught by every engine, and the control row clean."""
+    """Every mutant caught by every engine that can judge it; controls clean."""
     for row in rows:
-        control = row["breaks"] is None
         for cell in row["cells"].values():
-            if cell.caught == control:
+            if cell.caught is not None and cell.caught == row["control"]:
                 return False
     return True
 
 
 def describe(cell: Cell) -> str:
+    if cell.caught is None:
+        return f"n/a ({cell.detail})"
     if cell.caught:
         return f"caught: {cell.prop}, {cell.length} steps, {cell.seconds:.1f} s"
     return f"not caught ({cell.detail}, {cell.seconds:.1f} s)"
@@ -117,7 +133,7 @@ def render(rows: list[dict], engines: list[str]) -> str:
         cells = []
         for e in engines:
             c = row["cells"][e]
-            if row["breaks"] is None:
+            if row["control"]:
                 cells.append(("clean" if not c.caught else f"VIOLATED: {c.prop}")
                              + f" ({c.detail}, {c.seconds:.1f} s)")
             else:
@@ -129,5 +145,5 @@ def render(rows: list[dict], engines: list[str]) -> str:
 
 
 def to_json(rows: list[dict]) -> list[dict]:
-    return [{"mutant": r["mutant"], "breaks": r["breaks"],
+    return [{"mutant": r["mutant"], "breaks": r["breaks"], "control": r["control"],
              "engines": {e: asdict(c) for e, c in r["cells"].items()}} for r in rows]

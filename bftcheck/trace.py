@@ -30,6 +30,7 @@ class Trace:
     steps: list[Step]
     prop: str | None = None
     kind: str = "violation"  # or "witness"
+    loop: int | None = None  # a lasso: after the last step the run returns to this state
 
     def __len__(self) -> int:
         return len(self.steps) - 1
@@ -43,7 +44,7 @@ def from_path(model: Model, cfg: Config, path: Path, prop: str | None,
     for k in path.steps:
         action, state = list(model.next_states(state))[k]
         steps.append(Step(str(action), state))
-    return Trace(cfg, steps, prop, kind)
+    return Trace(cfg, steps, prop, kind, path.loop)
 
 
 def _message(tag: str, m: dict[str, Any]) -> str:
@@ -58,6 +59,17 @@ def messages(view: dict[str, Any]) -> list[str]:
     for var, tag in MESSAGE_VARS:
         out.extend(_message(tag, m) for m in view[var])
     return out
+
+
+def reach(view: dict[str, Any]) -> dict[str, list[str]]:
+    """With partitions: who has each correct message (message text -> names)."""
+    return {_message(tag, m): m["seenBy"] for var, tag in MESSAGE_VARS
+            for m in view[var] if "seenBy" in m}
+
+
+def split_text(view: dict[str, Any]) -> str:
+    comps = view["network"]["split"]
+    return " | ".join("{" + ",".join(c) + "}" for c in comps) if comps else "whole"
 
 
 def describe_local(view: dict[str, Any], p: str) -> str:
@@ -85,11 +97,37 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
             if before[var][p] != after[var][p]:
                 lines.append(f"{p}.{var}: {before[var][p]} -> {after[var][p]}")
     old = set(messages(before))
-    lines.extend(f"+ {m}" for m in messages(after) if m not in old)
+    everyone = list(after["height"])
+    seen_before, seen_after = reach(before), reach(after)
+    for m in messages(after):
+        if m in old:
+            continue
+        who = seen_after.get(m, everyone)
+        lines.append(f"+ {m}" + (f", reaches {{{','.join(who)}}}" if len(who) < len(
+            _all_validators(after)) else ""))
+    grown: dict[tuple[str, ...], int] = {}
+    for m, who in seen_after.items():
+        if m in seen_before and seen_before[m] != who:
+            gained = tuple(p for p in who if p not in seen_before[m])
+            grown[gained] = grown.get(gained, 0) + 1
+    for gained, count in sorted(grown.items()):
+        lines.append(f"gossip: {{{','.join(gained)}}} now {'has' if len(gained) == 1 else 'have'}"
+                     f" {count} more message{'s' if count > 1 else ''}")
+    if "network" in after and before["network"] != after["network"]:
+        lines.append(f"network: {split_text(before)} -> {split_text(after)} "
+                     f"({after['network']['events']} partition events used)")
     if before["byzantineUsed"] != after["byzantineUsed"]:
         lines.append(f"byzantine messages used: {before['byzantineUsed']} -> "
                      f"{after['byzantineUsed']}")
     return lines
+
+
+def _all_validators(view: dict[str, Any]) -> set[str]:
+    """Every validator's name, correct or Byzantine (messages name their senders)."""
+    names = set(view["height"])
+    for var, _ in MESSAGE_VARS:
+        names.update(m["src"] for m in view[var])
+    return names | {p for m in reach(view).values() for p in m}
 
 
 def render(model: Model, trace: Trace) -> str:
@@ -109,7 +147,21 @@ def render(model: Model, trace: Trace) -> str:
         lines.append(f"{i:3d}. {trace.steps[i].action}")
         for change in diff(views[i - 1], views[i]):
             lines.append(f"       {change}")
+    if trace.loop is not None:
+        lines.append(f"  the run is back in state {trace.loop} and repeats steps "
+                     f"{trace.loop + 1}..{len(trace)} forever, fairly, without recovering")
+    elif trace.kind == "violation" and trace.prop in ENDINGS:
+        lines.append(f"  {ENDINGS[trace.prop]}")
     return "\n".join(lines)
+
+
+# What the last state of a counterexample to a graph property means.
+ENDINGS = {
+    "recovery": "the network is whole, and from here no run (without a new split) reaches a "
+                "state where every correct validator has decided every height",
+    "fair-recovery": "the network is whole and no step is enabled, yet not every correct "
+                     "validator has decided every height: a fair run that never recovers",
+}
 
 
 def describe_config(cfg: Config) -> str:
@@ -117,6 +169,9 @@ def describe_config(cfg: Config) -> str:
     text = (f"{cfg.name}: powers {','.join(map(str, cfg.powers))}, Byzantine {byz}"
             f" (budget {cfg.byz_budget}), heights {cfg.heights}, rounds {cfg.rounds}, "
             f"values {cfg.values}")
+    if cfg.partitioned:
+        pats = list(cfg.partitions) + [f"{len(cfg.components)} explicit"] * bool(cfg.components)
+        text += f", partitions {'+'.join(pats)} (at most {cfg.max_partitions} events)"
     if cfg.mutant:
         text += f", mutant {cfg.mutant}"
     return text

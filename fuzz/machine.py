@@ -43,8 +43,10 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "timeout": ("TimeoutPropose", "TimeoutPrevote", "TimeoutPrecommit"),
     "decide": ("Decide",),
     "round_skip": ("RoundSkip",),
+    "sync": ("SyncBlock",),
     "byzantine": (),
 }
+NETWORK_RULE = "network"  # Split and Heal: one rule, the nemesis's
 
 
 class PropertyViolation(AssertionError):
@@ -74,10 +76,14 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
     width = LOCAL_FIELDS + lay.H
     validators = [f"p{i + 1}" for i in lay.correct]
     rule_names = [f"{p}_{fam}" for p in validators for fam in FAMILIES]
+    if lay.partitioned:
+        rule_names.append(NETWORK_RULE)
 
     def rule_of(name: str, before: bytes, after: bytes) -> str:
         """The (validator, family) rule an action belongs to: the validator is
         the one whose local variables the step changed."""
+        if name in ("Split", "Heal"):
+            return NETWORK_RULE
         who = next(ci for ci, b in enumerate(lay.local)
                    if before[b:b + width] != after[b:b + width])
         if after[budget_at] > before[budget_at]:
@@ -122,6 +128,8 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
             self.max_round = 0
             self.max_locked = 0
             self.max_split = 0
+            self.healed = False
+            self.max_lag = 0
             Machine.last_run = self.path
             Machine.last_violation = None
 
@@ -155,6 +163,11 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
             locked = {after[b + LOCKED_VALUE] for b in lay.local} - {0}
             self.max_locked = max(self.max_locked, len(locked))
             self.max_split = max(self.max_split, split_support(after))
+            if name == "Heal":
+                self.healed = True
+            if self.healed:  # how far behind a validator is after a heal
+                heights = [after[b] for b in lay.local]  # HEIGHT is offset 0
+                self.max_lag = max(self.max_lag, max(heights) - min(heights))
 
         @initialize(data=st.data())
         def start(self, data: Any) -> None:
@@ -185,6 +198,8 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
             target(float(self.decided()), label="decisions")
             target(float(s[budget_at]), label="Byzantine messages used")
             target(float(self.max_split), label="support of the second value")
+            if lay.partitioned:
+                target(float(self.max_lag), label="heights behind after a heal")
 
     def add_rule(family: str) -> None:
         def step(self: Machine, data: Any) -> None:
@@ -222,6 +237,9 @@ def _slug(cfg: Config) -> str:
     """A name that differs per configuration, so stored failures stay apart."""
     parts = ["p" + "_".join(map(str, cfg.powers)), f"b{cfg.byzantine}x{cfg.byz_budget}",
              f"h{cfg.heights}", f"r{cfg.rounds}", f"v{cfg.values}"]
+    if cfg.partitioned:
+        parts.append(f"net{cfg.max_partitions}_" + "_".join(
+            p.replace("-", "_") for p in cfg.partitions) + f"_{len(cfg.components)}")
     if cfg.mutant:
         parts.append(cfg.mutant.replace("-", "_"))
     return "_".join(parts)

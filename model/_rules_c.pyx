@@ -7,11 +7,26 @@ same order, with the same action kinds, and the same property values.
 tests/model/test_rules_compiled.py checks that, state by state, on every state
 reachable in a set of configurations. Any change to the Python rules must be
 made here too; that test fails until it is.
+
+Partitions (model/network.py) are transcribed too: with a partitioned layout a
+correct validator reads only the correct messages whose reach byte holds it,
+every send sets the reach to the sender's component, every successor is
+settled (gossip closure, then the reach of left heights normalised), and block
+sync and the split/heal events follow the validator steps
+(tests/model/test_rules_compiled_network.py). The rules are compiled twice
+through the fused type `Net`, once without partitions (char) and once with
+(short): the branches on `Net is short` are resolved by the compiler, so the
+layouts without partitions run the same code as before partitions existed.
 """
 
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
+
+# The two compilations of the rules: char, no partitions; short, partitions.
+ctypedef fused Net:
+    char
+    short
 
 # Byte offsets inside one correct validator's block (as in state.py).
 cdef enum:
@@ -30,6 +45,7 @@ cdef enum:
     PRECOMMIT = 2
     MAX_DRAWS = 512
     MAX_PAIRS = 8
+    MAX_HEIGHTS = 8
 
 # Action kinds, in the order of KIND_NAMES.
 cdef enum:
@@ -41,9 +57,12 @@ cdef enum:
     K_TIMEOUT_PRECOMMIT = 5
     K_DECIDE = 6
     K_ROUND_SKIP = 7
+    K_SYNC_BLOCK = 8
+    K_SPLIT = 9
+    K_HEAL = 10
 
 KIND_NAMES = ("Prevote", "TimeoutPropose", "Precommit", "UpdateValid", "TimeoutPrevote",
-              "TimeoutPrecommit", "Decide", "RoundSkip")
+              "TimeoutPrecommit", "Decide", "RoundSkip", "SyncBlock", "Split", "Heal")
 
 # Mutant switches.
 cdef enum:
@@ -53,11 +72,16 @@ cdef enum:
     M_UNLOCK_ON_NEW_ROUND = 8
     M_ACCEPT_INVALID = 16
     M_DECIDE_STAYS = 32
+    M_NO_BLOCK_SYNC = 64
+    M_UNVERIFIED_SYNC = 128
+    M_REGOSSIP_ALL_HEIGHTS = 256
 
 MUTANT_FLAGS = {None: 0, "weak-quorum": M_WEAK_QUORUM, "no-lock": M_NO_LOCK,
                 "decide-on-prevotes": M_DECIDE_ON_PREVOTES,
                 "unlock-on-new-round": M_UNLOCK_ON_NEW_ROUND,
-                "accept-invalid": M_ACCEPT_INVALID, "decide-stays-in-height": M_DECIDE_STAYS}
+                "accept-invalid": M_ACCEPT_INVALID, "decide-stays-in-height": M_DECIDE_STAYS,
+                "no-block-sync": M_NO_BLOCK_SYNC, "unverified-sync": M_UNVERIFIED_SYNC,
+                "regossip-all-heights": M_REGOSSIP_ALL_HEIGHTS}
 
 
 cdef class Draws:
@@ -81,6 +105,21 @@ cdef class Rules:
     cdef list out
     cdef bytearray kinds
     cdef Draws d1, d2
+    # The network (network.py), set only for a partitioned layout: `shift` from a
+    # correct message's value byte to its reach byte; the network state and
+    # events bytes; per network state k, `peers[k * n + i]` (validator i's
+    # component mates) and `spread[k * 256 + m]` (the union of the peers of the
+    # validators in mask m); the correct message slots (value offset, height).
+    cdef bint parted
+    cdef int shift, net_at, events_at, max_events, nsplits, everyone, byz_mask, all_correct
+    cdef int nslots
+    cdef unsigned char* peers
+    cdef unsigned char* spread
+    cdef int* slot_val
+    cdef int* slot_h
+    cdef unsigned char* sbuf
+    cdef bint dedup  # block sync: drop successors equal (before settling) to an earlier one
+    cdef set seen
 
     def __cinit__(self, lay, mutant):
         cdef int i
@@ -118,12 +157,61 @@ cdef class Rules:
             self.local[i] = lay.local[i]
         self.d1 = Draws()
         self.d2 = Draws()
+        self.parted = lay.partitioned
+        if self.parted:
+            self.init_network(lay)
+
+    cdef init_network(self, lay):
+        from bftcheck.model.network import Network
+
+        cdef int i, k, m, x, nstates
+        net = Network(lay)
+        nstates = len(net.peers)
+        self.shift = lay.reach_base - lay.prevote_base
+        self.net_at = lay.net
+        self.events_at = lay.events
+        self.max_events = lay.cfg.max_partitions
+        self.nsplits = len(lay.splits)
+        self.everyone = net.everyone
+        self.byz_mask = 0
+        for i in range(self.nc, self.n):
+            self.byz_mask |= 1 << i
+        self.all_correct = (1 << self.nc) - 1
+        slots = lay.message_slots()
+        self.nslots = len(slots)
+        self.peers = <unsigned char*>malloc(nstates * self.n)
+        self.spread = <unsigned char*>malloc(nstates * 256)
+        self.slot_val = <int*>malloc(max(self.nslots, 1) * sizeof(int))
+        self.slot_h = <int*>malloc(max(self.nslots, 1) * sizeof(int))
+        self.sbuf = <unsigned char*>malloc(self.size)
+        if not (self.peers and self.spread and self.slot_val and self.slot_h and self.sbuf):
+            raise MemoryError()
+        for k in range(nstates):
+            for i in range(self.n):
+                self.peers[k * self.n + i] = net.peers[k][i]
+            for m in range(256):
+                x = 0
+                for i in range(self.n):
+                    if m >> i & 1:
+                        x |= net.peers[k][i]
+                self.spread[k * 256 + m] = x
+        for i, (value_at, reach_at, h, _label) in enumerate(slots):
+            if reach_at != value_at + self.shift:
+                raise ValueError("reach bytes out of step with the message slots")
+            self.slot_val[i] = value_at
+            self.slot_h[i] = h
+        self.seen = set()
 
     def __dealloc__(self):
         free(self.powers)
         free(self.local)
         free(self.buf)
         free(self.buf2)
+        free(self.peers)
+        free(self.spread)
+        free(self.slot_val)
+        free(self.slot_h)
+        free(self.sbuf)
 
     # -- thresholds and offsets ------------------------------------------------
     cdef inline bint quorum(self, int p):
@@ -133,6 +221,13 @@ cdef class Rules:
 
     cdef inline bint skip(self, int p):
         return 3 * p > self.total
+
+    cdef inline bint enough(self, int p, bint cert):
+        """The threshold of a count: a quorum, or what a commit certificate needs
+        (`certifies` in tendermint.py: more than 1/3 under unverified-sync)."""
+        if cert and self.flags & M_UNVERIFIED_SYNC:
+            return 3 * p > self.total
+        return self.quorum(p)
 
     cdef inline int vote_off(self, int kind, int ci, int h, int r):
         return (self.prevote_base if kind == 0 else self.precommit_base) + \
@@ -152,15 +247,21 @@ cdef class Rules:
         return self.budget - s[self.budget_used]
 
     # -- byzantine draws (byzantine.py: Tally.for_value) ------------------------
+    # With partitions (Net is short) correct messages count only where they have
+    # reached `viewer` (Tally.sees), and `cert` selects the threshold `enough`.
     cdef void for_value(self, const unsigned char* s, int kind, int h, int r, int code,
-                        Draws d):
+                        Draws d, int viewer, bint cert, Net tag):
         cdef int have = 0, ci, bi, off, nfree = 0, left, k, j, total, ok
         cdef int free_off[MAX_PAIRS]
         cdef int free_pw[MAX_PAIRS]
         cdef int idx[MAX_PAIRS]
         cdef int bit = 1 << code
         for ci in range(self.nc):
-            if s[self.vote_off(kind, ci, h, r)] == code:
+            off = self.vote_off(kind, ci, h, r)
+            if s[off] == code:
+                if Net is short:
+                    if not sees(s, off + self.shift, viewer):
+                        continue
                 have += self.powers[ci]
         for bi in range(self.nb):
             off = self.byz_off(kind, bi, h, r)
@@ -171,7 +272,11 @@ cdef class Rules:
                 free_pw[nfree] = self.powers[self.nc + bi]
                 nfree += 1
         d.count = 0
-        if self.quorum(have):
+        if Net is short:
+            ok = self.enough(have, cert)
+        else:
+            ok = self.quorum(have)
+        if ok:
             d.count = 1
             d.lens[0] = 0
             return
@@ -186,12 +291,20 @@ cdef class Rules:
                 total = have
                 for j in range(k):
                     total += free_pw[idx[j]]
-                if self.quorum(total):
-                    ok = 1
+                if Net is short:
+                    ok = self.enough(total, cert)
+                else:
+                    ok = self.quorum(total)
+                if ok:
                     for j in range(k):
-                        if self.quorum(total - free_pw[idx[j]]):
-                            ok = 0
-                            break
+                        if Net is short:
+                            if self.enough(total - free_pw[idx[j]], cert):
+                                ok = 0
+                                break
+                        else:
+                            if self.quorum(total - free_pw[idx[j]]):
+                                ok = 0
+                                break
                     if ok:
                         if d.count >= MAX_DRAWS:
                             return  # unreachable: at most 8 Byzantine give 255 subsets
@@ -212,26 +325,96 @@ cdef class Rules:
                     idx[j] = idx[j - 1] + 1
                     j += 1
 
-    cdef bint any_quorum(self, const unsigned char* s, int kind, int h, int r):
-        cdef int have = self.all_byz_power, ci
+    cdef bint any_quorum(self, const unsigned char* s, int kind, int h, int r, int viewer,
+                         Net tag):
+        cdef int have = self.all_byz_power, ci, off
         for ci in range(self.nc):
-            if s[self.vote_off(kind, ci, h, r)]:
+            off = self.vote_off(kind, ci, h, r)
+            if s[off]:
+                if Net is short:
+                    if not sees(s, off + self.shift, viewer):
+                        continue
                 have += self.powers[ci]
         return self.quorum(have)
 
-    cdef bint round_skip(self, const unsigned char* s, int h, int r):
-        cdef int have = self.all_byz_power, ci
+    cdef bint round_skip(self, const unsigned char* s, int h, int r, int viewer, Net tag):
+        cdef int have = self.all_byz_power, ci, a, b, c
         cdef int q = self.proposer(h, r)
         for ci in range(self.nc):
-            if (s[self.vote_off(0, ci, h, r)] or s[self.vote_off(1, ci, h, r)]
-                    or (q == ci and s[self.proposal_base + h * self.R + r])):
-                have += self.powers[ci]
+            if Net is short:
+                a = self.vote_off(0, ci, h, r)
+                b = self.vote_off(1, ci, h, r)
+                c = self.proposal_base + h * self.R + r
+                if ((s[a] and sees(s, a + self.shift, viewer))
+                        or (s[b] and sees(s, b + self.shift, viewer))
+                        or (q == ci and s[c] and sees(s, c + self.shift, viewer))):
+                    have += self.powers[ci]
+            else:
+                if (s[self.vote_off(0, ci, h, r)] or s[self.vote_off(1, ci, h, r)]
+                        or (q == ci and s[self.proposal_base + h * self.R + r])):
+                    have += self.powers[ci]
         return self.skip(have)
 
     # -- building successors ---------------------------------------------------
-    cdef inline void emit(self, const unsigned char* b, int kind):
-        self.out.append(PyBytes_FromStringAndSize(<const char*>b, self.size))
+    cdef inline void emit(self, const unsigned char* b, int kind, Net tag):
+        if Net is short:
+            self.emit_settled(b, kind)
+        else:
+            self.out.append(PyBytes_FromStringAndSize(<const char*>b, self.size))
+            self.kinds.append(kind)
+
+    cdef void emit_settled(self, const unsigned char* b, int kind):
+        """A successor with partitions: settled (tendermint.py: _settled); under
+        block sync (`dedup`) only if no earlier one was the same before settling."""
+        if self.dedup:
+            key = PyBytes_FromStringAndSize(<const char*>b, self.size)
+            if key in self.seen:
+                return
+            self.seen.add(key)
+        memcpy(self.sbuf, b, self.size)
+        self.settle(self.sbuf)
+        self.out.append(PyBytes_FromStringAndSize(<const char*>self.sbuf, self.size))
         self.kinds.append(kind)
+
+    cdef inline void send(self, unsigned char* b, int at, int sender):
+        """Network.send: a correct message reaches its sender's component."""
+        b[at + self.shift] = self.peers[b[self.net_at] * self.n + sender]
+
+    cdef void settle(self, unsigned char* b):
+        """Network.settle: close every sent correct message's reach under gossip
+        (its holders at its height, or at any height under regossip-all-heights,
+        and its Byzantine holders pass it to their component), then reach
+        everyone with the messages of heights every correct validator has left.
+        Each message's closure is independent of the others'."""
+        cdef const unsigned char* spread = self.spread + b[self.net_at] * 256
+        cdef int at_height[MAX_HEIGHTS + 1]
+        cdef int q, h, i, at, lowest = self.H, reach, grown, g
+        for h in range(self.H + 1):
+            at_height[h] = 0
+        for q in range(self.nc):
+            h = b[self.local[q] + HEIGHT]
+            at_height[h] |= 1 << q
+            if h < lowest:
+                lowest = h
+        for i in range(self.nslots):
+            at = self.slot_val[i]
+            if not b[at]:
+                continue
+            h = self.slot_h[i]
+            if h < lowest:
+                b[at + self.shift] = self.everyone
+                continue
+            if self.flags & M_REGOSSIP_ALL_HEIGHTS:
+                g = self.byz_mask | self.all_correct
+            else:
+                g = self.byz_mask | at_height[h]
+            reach = b[at + self.shift]
+            while True:
+                grown = reach | spread[reach & g]
+                if grown == reach:
+                    break
+                reach = grown
+            b[at + self.shift] = reach
 
     cdef bint with_draws(self, const unsigned char* s, int poff, int pbit, Draws d, int di):
         """buf := s plus a proposal pair (poff >= 0) and draw di of d; False if over budget."""
@@ -246,9 +429,10 @@ cdef class Rules:
         self.buf[self.budget_used] += n
         return True
 
-    cdef void start_round_emit(self, unsigned char* b, int ci, int h, int r, int kind):
+    cdef void start_round_emit(self, unsigned char* b, int ci, int h, int r, int kind,
+                               Net tag):
         """StartRound (lines 11-21) on b, emitting one successor per proposal choice."""
-        cdef int base = self.local[ci], v
+        cdef int base = self.local[ci], v, at = self.proposal_base + h * self.R + r
         b[base + HEIGHT] = h
         b[base + ROUND] = r
         b[base + STEP] = PROPOSE
@@ -256,23 +440,27 @@ cdef class Rules:
             b[base + LOCKED_VALUE] = 0
             b[base + LOCKED_ROUND] = 0
         if self.proposer(h, r) != ci:
-            self.emit(b, kind)
+            self.emit(b, kind, tag)
             return
         if b[base + VALID_VALUE]:
-            b[self.proposal_base + h * self.R + r] = b[base + VALID_VALUE]
+            b[at] = b[base + VALID_VALUE]
+            if Net is short:
+                self.send(b, at, ci)
             b[self.proposal_vr_base + h * self.R + r] = b[base + VALID_ROUND]
-            self.emit(b, kind)
+            self.emit(b, kind, tag)
             return
         for v in range(FIRST_VALUE, FIRST_VALUE + self.V):
-            b[self.proposal_base + h * self.R + r] = v
+            b[at] = v
+            if Net is short:
+                self.send(b, at, ci)
             b[self.proposal_vr_base + h * self.R + r] = b[base + VALID_ROUND]
-            self.emit(b, kind)
+            self.emit(b, kind, tag)
 
-    cdef void decide_emit(self, unsigned char* b, int ci, int h, int v):
+    cdef void decide_emit(self, unsigned char* b, int ci, int h, int v, int kind, Net tag):
         cdef int base = self.local[ci]
         b[base + LOCAL_FIELDS + h] = v
         if self.flags & M_DECIDE_STAYS:
-            self.emit(b, K_DECIDE)
+            self.emit(b, kind, tag)
             return
         b[base + LOCKED_VALUE] = 0
         b[base + LOCKED_ROUND] = 0
@@ -282,18 +470,22 @@ cdef class Rules:
             b[base + HEIGHT] = self.H
             b[base + ROUND] = 0
             b[base + STEP] = PROPOSE
-            self.emit(b, K_DECIDE)
+            self.emit(b, kind, tag)
             return
-        self.start_round_emit(b, ci, h + 1, 0, K_DECIDE)
+        self.start_round_emit(b, ci, h + 1, 0, kind, tag)
 
     # Proposals of (h, r) as parallel arrays: value, vr, draw offset (-1 none), bit.
     cdef int proposals(self, const unsigned char* s, int h, int r, int* pv, int* pvr,
-                       int* poff, int* pbit):
+                       int* poff, int* pbit, int viewer, Net tag):
         cdef int q = self.proposer(h, r), n = 0, v, vr, bit, off, mask, hi, base
         cdef bint can_draw
         if q < self.nc:
-            v = s[self.proposal_base + h * self.R + r]
+            off = self.proposal_base + h * self.R + r
+            v = s[off]
             if v:
+                if Net is short:
+                    if not sees(s, off + self.shift, viewer):
+                        return 0
                 pv[0] = v
                 pvr[0] = s[self.proposal_vr_base + h * self.R + r] - 1
                 poff[0] = -1
@@ -323,10 +515,10 @@ cdef class Rules:
         return n
 
     cdef void by_value_emit(self, const unsigned char* s, int ci, int h, int r, int step,
-                            int mode, int np, int* pv, int* poff, int* pbit):
+                            int mode, int np, int* pv, int* poff, int* pbit, Net tag):
         """Lines 36-43 (mode 0) or 49-54 (mode 1): group proposals by valid value in
         first-appearance order; a value with a free proposal draws none."""
-        cdef int i, j, v, di, base = self.local[ci], kind
+        cdef int i, j, v, di, base = self.local[ci], kind, at
         cdef bint seen, has_free
         kind = 0 if (mode == 0 or self.flags & M_DECIDE_ON_PREVOTES) else 1
         for i in range(np):
@@ -347,7 +539,7 @@ cdef class Rules:
                 if pv[j] == v and poff[j] < 0:
                     has_free = True
                     break
-            self.for_value(s, kind, h, r, v, self.d2)
+            self.for_value(s, kind, h, r, v, self.d2, ci, False, tag)
             for j in range(i, np):
                 if pv[j] != v:
                     continue
@@ -357,23 +549,26 @@ cdef class Rules:
                     if not self.with_draws(s, poff[j], pbit[j], self.d2, di):
                         continue
                     if mode == 1:
-                        self.decide_emit(self.buf, ci, h, v)
+                        self.decide_emit(self.buf, ci, h, v, K_DECIDE, tag)
                     elif step == PREVOTE:
                         self.buf[base + LOCKED_VALUE] = v
                         self.buf[base + LOCKED_ROUND] = r + 1
-                        self.buf[self.vote_off(1, ci, h, r)] = v
+                        at = self.vote_off(1, ci, h, r)
+                        self.buf[at] = v
+                        if Net is short:
+                            self.send(self.buf, at, ci)
                         self.buf[base + STEP] = PRECOMMIT
                         self.buf[base + VALID_VALUE] = v
                         self.buf[base + VALID_ROUND] = r + 1
-                        self.emit(self.buf, K_PRECOMMIT)
+                        self.emit(self.buf, K_PRECOMMIT, tag)
                     else:
                         self.buf[base + VALID_VALUE] = v
                         self.buf[base + VALID_ROUND] = r + 1
-                        self.emit(self.buf, K_UPDATE_VALID)
+                        self.emit(self.buf, K_UPDATE_VALID, tag)
                 if has_free:
                     break
 
-    cdef void validator(self, const unsigned char* s, int ci):
+    cdef void validator(self, const unsigned char* s, int ci, Net tag):
         cdef int base = self.local[ci]
         cdef int h = s[base + HEIGHT], r = s[base + ROUND], step = s[base + STEP]
         cdef int lv = s[base + LOCKED_VALUE], lr = s[base + LOCKED_ROUND] - 1
@@ -388,7 +583,7 @@ cdef class Rules:
         cdef int prevote_at = self.vote_off(0, ci, h, r)
         cdef int precommit_at = self.vote_off(1, ci, h, r)
         if step == PROPOSE:
-            np = self.proposals(s, h, r, pv, pvr, poff, pbit)
+            np = self.proposals(s, h, r, pv, pvr, poff, pbit, ci, tag)
             for i in range(np):
                 v = pv[i]
                 vr = pvr[i]
@@ -397,7 +592,7 @@ cdef class Rules:
                     self.d1.count = 1
                     self.d1.lens[0] = 0
                 elif vr < r:
-                    self.for_value(s, 0, h, vr, v, self.d1)
+                    self.for_value(s, 0, h, vr, v, self.d1, ci, False, tag)
                     ok = self.valid(v) and (lr <= vr or lv == v or (self.flags & M_NO_LOCK))
                 else:
                     continue
@@ -406,39 +601,111 @@ cdef class Rules:
                     if not self.with_draws(s, poff[i], pbit[i], self.d1, di):
                         continue
                     self.buf[prevote_at] = vote
+                    if Net is short:
+                        self.send(self.buf, prevote_at, ci)
                     self.buf[base + STEP] = PREVOTE
-                    self.emit(self.buf, K_PREVOTE)
+                    self.emit(self.buf, K_PREVOTE, tag)
             if self.proposer(h, r) != ci:
                 memcpy(self.buf, s, self.size)
                 self.buf[prevote_at] = NIL
+                if Net is short:
+                    self.send(self.buf, prevote_at, ci)
                 self.buf[base + STEP] = PREVOTE
-                self.emit(self.buf, K_TIMEOUT_PROPOSE)
+                self.emit(self.buf, K_TIMEOUT_PROPOSE, tag)
         if step >= PREVOTE and s[base + VALID_ROUND] - 1 < r:
-            np = self.proposals(s, h, r, pv, pvr, poff, pbit)
-            self.by_value_emit(s, ci, h, r, step, 0, np, pv, poff, pbit)
+            np = self.proposals(s, h, r, pv, pvr, poff, pbit, ci, tag)
+            self.by_value_emit(s, ci, h, r, step, 0, np, pv, poff, pbit, tag)
         if step == PREVOTE:
-            self.for_value(s, 0, h, r, NIL, self.d1)
+            self.for_value(s, 0, h, r, NIL, self.d1, ci, False, tag)
             for di in range(self.d1.count):
                 if not self.with_draws(s, -1, 0, self.d1, di):
                     continue
                 self.buf[precommit_at] = NIL
+                if Net is short:
+                    self.send(self.buf, precommit_at, ci)
                 self.buf[base + STEP] = PRECOMMIT
-                self.emit(self.buf, K_PRECOMMIT)
-            if self.any_quorum(s, 0, h, r):
+                self.emit(self.buf, K_PRECOMMIT, tag)
+            if self.any_quorum(s, 0, h, r, ci, tag):
                 memcpy(self.buf, s, self.size)
                 self.buf[precommit_at] = NIL
+                if Net is short:
+                    self.send(self.buf, precommit_at, ci)
                 self.buf[base + STEP] = PRECOMMIT
-                self.emit(self.buf, K_TIMEOUT_PREVOTE)
-        if r + 1 < self.R and self.any_quorum(s, 1, h, r):
+                self.emit(self.buf, K_TIMEOUT_PREVOTE, tag)
+        if r + 1 < self.R and self.any_quorum(s, 1, h, r, ci, tag):
             memcpy(self.buf2, s, self.size)
-            self.start_round_emit(self.buf2, ci, h, r + 1, K_TIMEOUT_PRECOMMIT)
+            self.start_round_emit(self.buf2, ci, h, r + 1, K_TIMEOUT_PRECOMMIT, tag)
         for rr in range(self.R):
-            np = self.proposals(s, h, rr, pv, pvr, poff, pbit)
-            self.by_value_emit(s, ci, h, rr, step, 1, np, pv, poff, pbit)
+            np = self.proposals(s, h, rr, pv, pvr, poff, pbit, ci, tag)
+            self.by_value_emit(s, ci, h, rr, step, 1, np, pv, poff, pbit, tag)
         for rr in range(r + 1, self.R):
-            if self.round_skip(s, h, rr):
+            if self.round_skip(s, h, rr, ci, tag):
                 memcpy(self.buf2, s, self.size)
-                self.start_round_emit(self.buf2, ci, h, rr, K_ROUND_SKIP)
+                self.start_round_emit(self.buf2, ci, h, rr, K_ROUND_SKIP, tag)
+
+    # -- the network (tendermint.py: _sync_steps, _network_events) ---------------
+    cdef void sync_steps(self, const unsigned char* s, int ci, int h):
+        """Block sync: ci takes the decided block of h from a peer of its
+        component, with a commit certificate of one round that verifies."""
+        cdef short tag = 0
+        cdef int peers = self.peers[s[self.net_at] * self.n + ci]
+        cdef int j, v, lo, hi, rd, di, ck, at
+        self.dedup = True
+        self.seen.clear()
+        for j in range(self.n):
+            if j == ci or not (peers >> j & 1):
+                continue
+            if j >= self.nc:  # a Byzantine peer offers any block with an id
+                lo = FIRST_VALUE
+                hi = self.invalid + 1 if self.flags & M_ACCEPT_INVALID else self.invalid
+            else:  # a correct peer offers the block it decided, if any
+                lo = s[self.local[j] + LOCAL_FIELDS + h]
+                hi = lo + 1 if lo else lo
+            for v in range(lo, hi):
+                if not self.valid(v):
+                    continue
+                for rd in range(self.R):
+                    self.for_value(s, 1, h, rd, v, self.d1, j, True, tag)
+                    for di in range(self.d1.count):
+                        if not self.with_draws(s, -1, 0, self.d1, di):
+                            continue
+                        for ck in range(self.nc):  # the certificate is now held
+                            at = self.vote_off(1, ck, h, rd)
+                            if self.buf[at] == v and sees(s, at + self.shift, j):
+                                self.buf[at + self.shift] |= 1 << ci
+                        self.decide_emit(self.buf, ci, h, v, K_SYNC_BLOCK, tag)
+        self.dedup = False
+        self.seen.clear()
+
+    cdef void network_events(self, const unsigned char* s):
+        """The nemesis: split a whole network, or heal a split one."""
+        cdef short tag = 0
+        cdef int k
+        if s[self.events_at] >= self.max_events:
+            return
+        if s[self.net_at] == 0:
+            for k in range(1, self.nsplits + 1):
+                memcpy(self.buf, s, self.size)
+                self.buf[self.net_at] = k
+                self.buf[self.events_at] += 1
+                self.emit(self.buf, K_SPLIT, tag)
+        else:
+            memcpy(self.buf, s, self.size)
+            self.buf[self.net_at] = 0
+            self.buf[self.events_at] += 1
+            self.emit(self.buf, K_HEAL, tag)
+
+    cdef void partitioned_successors(self, const unsigned char* s):
+        """tendermint.py: next_states with a network."""
+        cdef short tag = 0
+        cdef int ci
+        for ci in range(self.nc):
+            if s[self.local[ci] + HEIGHT] >= self.H:
+                continue
+            self.validator(s, ci, tag)
+            if not self.flags & M_NO_BLOCK_SYNC:
+                self.sync_steps(s, ci, s[self.local[ci] + HEIGHT])
+        self.network_events(s)
 
     def successors(self, bytes state):
         """(list of successor states, bytes of action kinds), in the Python model's order."""
@@ -446,14 +713,58 @@ cdef class Rules:
             raise ValueError("state of the wrong size")
         cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(state)
         cdef int ci
+        cdef char plain = 0
         self.out = []
         self.kinds = bytearray()
-        for ci in range(self.nc):
-            self.validator(s, ci)
+        if self.parted:
+            self.partitioned_successors(s)
+        else:
+            for ci in range(self.nc):
+                self.validator(s, ci, plain)
         out, kinds = self.out, bytes(self.kinds)
         self.out = None
         self.kinds = None
         return out, kinds
+
+    # -- recovery (properties.py: round_bounded, recovered) --------------------
+    def round_bounded(self, bytes state, int ci):
+        """Correct validator ci is in the last round of an undecided height and its
+        OnTimeoutPrecommit guard (2f + 1 precommits it sees) holds."""
+        if PyBytes_GET_SIZE(state) != self.size:
+            raise ValueError("state of the wrong size")
+        if not 0 <= ci < self.nc:
+            raise ValueError("not a correct validator")
+        return self.bounded(<const unsigned char*>PyBytes_AS_STRING(state), ci)
+
+    cdef bint bounded(self, const unsigned char* s, int ci):
+        cdef int base = self.local[ci], h = s[base + HEIGHT]
+        cdef char plain = 0
+        cdef short parted = 0
+        if h >= self.H or s[base + ROUND] != self.R - 1:
+            return False
+        if self.parted:
+            return self.any_quorum(s, 1, h, self.R - 1, ci, parted)
+        return self.any_quorum(s, 1, h, self.R - 1, ci, plain)
+
+    def recovered(self, bytes state):
+        """The Recovery target: every correct validator decided every height (or is
+        stopped only by the round bound), with the same ledger."""
+        if PyBytes_GET_SIZE(state) != self.size:
+            raise ValueError("state of the wrong size")
+        cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(state)
+        cdef int ci, h, full = -1
+        for ci in range(self.nc):
+            if s[self.local[ci] + HEIGHT] == self.H:
+                if full < 0:
+                    full = ci
+                else:
+                    for h in range(self.H):
+                        if (s[self.local[ci] + LOCAL_FIELDS + h]
+                                != s[self.local[full] + LOCAL_FIELDS + h]):
+                            return False
+            elif not self.bounded(s, ci):
+                return False
+        return True
 
     # -- properties (properties.py) -------------------------------------------
     cdef int votes(self, const unsigned char* s, int kind, int i, int h, int r):
@@ -604,6 +915,11 @@ cdef class Rules:
             if a[off] and b[off] and a[off] != b[off]:
                 return True
         return False
+
+
+cdef inline bint sees(const unsigned char* s, int reach_at, int viewer):
+    """Tally.sees: the reach byte at `reach_at` holds validator `viewer`."""
+    return s[reach_at] >> viewer & 1
 
 
 cdef inline int popcount(unsigned int x):

@@ -23,6 +23,6 @@ MAX_BYZANTINE = 8
 
 def compiled_rules(layout: Any, mutant: str | None) -> Any | None:
     """The compiled rules for this layout, or None to use the Python rules."""
-    if not COMPILED or len(layout.byzantine) > MAX_BYZANTINE or layout.partitioned:
+    if not COMPILED or len(layout.byzantine) > MAX_BYZANTINE:
         return None
     return _rules_c.Rules(layout, mutant)

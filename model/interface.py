@@ -21,8 +21,14 @@ class Action(NamedTuple):
     line: int = 0
 
     def __str__(self) -> str:
+        if self.validator == NETWORK:  # the nemesis: `Split {p1,p2} | {p3,p4}`, `Heal: ...`
+            return f"{self.name} {self.detail}" if self.name == "Split" else \
+                f"{self.name}: {self.detail}"
         where = f"; line {self.line}" if self.line else ""
         return f"{self.name}({self.validator}, {self.detail}{where})"
+
+
+NETWORK = "network"  # the `validator` of partition events
 
 
 Kind = Literal["always", "sometimes", "recovery", "liveness"]
