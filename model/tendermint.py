@@ -31,7 +31,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from bftcheck.config import Config
+from bftcheck.model import blocksync
 from bftcheck.model import properties as props
+from bftcheck.model.blocksync import CommitCertificate
 from bftcheck.model.byzantine import PRECOMMIT_KIND, PREVOTE_KIND, Draw, Tally, apply_draw
 from bftcheck.model.compiled import KIND_NAMES, compiled_rules
 from bftcheck.model.interface import Action, Property
@@ -157,15 +159,14 @@ class TendermintModel:
         return bytes(buf)
 
     def _sync_steps(self, s: bytes, ci: int, h: int) -> Iterator[tuple[Action, bytes]]:
-        """Block sync: validator ci, working on height h, asks a peer in its
-        component for the decided block of h with its commit certificate --
-        precommits for the block from one round -- and verifies it: the
-        signatures are real (the certificate holds only precommits the peer
-        has: correct ones that reached it, Byzantine ones drawn within the
-        budget) and their power `certifies` (more than 2/3). A correct peer
-        offers the block it decided; a Byzantine peer offers any block, and an
-        offer whose certificate does not verify changes nothing. On success the
-        validator appends the block, now holds the certificate, and moves on."""
+        """Block sync (blocksync.py): validator ci, working on height h, asks a
+        peer in its component for the decided block of h with its commit
+        certificate -- the precommits for the block from one round that the
+        peer holds: correct ones that reached it, Byzantine ones drawn within
+        the budget -- and verifies it. A correct peer offers the block it
+        decided; a Byzantine peer offers any block; an offer that does not
+        verify changes nothing. On success the validator appends the block,
+        now holds the certificate, and moves to the next height (lines 52-54)."""
         lay, net, tally = self.lay, self.net, self.tally
         assert net is not None
         me = lay.correct[ci]
@@ -190,10 +191,16 @@ class TendermintModel:
                         buf = self._successor(s, (draw,))
                         if buf is None:
                             continue
-                        for ck in range(len(lay.correct)):  # the certificate is now held
-                            at = lay.precommit(ck, h, rd)
-                            if buf[at] == v and tally.sees(s, at, j):
-                                buf[lay.reach(at)] |= 1 << me
+                        # the peer's certificate: the precommits for v it holds
+                        held = [i for ck, i in enumerate(lay.correct)
+                                if s[lay.precommit(ck, h, rd)] == v
+                                and tally.sees(s, lay.precommit(ck, h, rd), j)]
+                        cert = CommitCertificate(h, rd, v, tuple(held) + tuple(
+                            i for i in lay.byzantine if blocksync.signed(lay, buf, i, h, rd, v)))
+                        if not blocksync.verify(lay, buf, cert, self.certifies):
+                            continue
+                        for i in held:  # the receiver now holds the certificate
+                            buf[lay.reach(lay.precommit(lay.correct.index(i), h, rd))] |= 1 << me
                         for nb in self._decide(buf, ci, h, v):
                             t = bytes(nb)
                             if t in seen:
@@ -201,7 +208,7 @@ class TendermintModel:
                             seen.add(t)
                             yield (
                                 Action("SyncBlock", p, f"h{h} {lay.value_name(v)} from "
-                                       f"{self.names[j]}, commit certificate of round {rd}"),
+                                       f"{self.names[j]}, {blocksync.describe(lay, cert)}"),
                                 t,
                             )
 
