@@ -72,25 +72,35 @@ GRAPH_KINDS = ("recovery", "liveness")
 
 def judge_graph(model: Model, successors: Callable[[bytes], tuple[list[bytes], list[str]]],
                 space: StateSpace, graph: GraphRecorder, i: int,
-                kind: str) -> tuple[Path, int] | None:
+                prop: Property) -> tuple[Path, int] | None:
     """After a complete search: the shortest counterexample to graph property i,
     or None if it holds. Recovery: a region state from which no target is
     reachable. Liveness: a terminal non-target state, or a lasso into a fair
     cycle without targets, whichever is reached first."""
-    if kind == "recovery":
+    if prop.kind == "recovery":
         bad = cannot_reach_target(graph, i)
         if len(bad) == 0:
             return None
         sid = min(bad.tolist(), key=space.depth)  # indices grow with depth: the first
         return path_to(space, sid), space.depth(sid)
-    runs = unfair_runs(graph, i)
+    def labelled(v: int) -> list[tuple[int, int]]:
+        """Region edges out of state v with their actors (v rebuilt from its path)."""
+        s = _state_at(model, successors, path_to(space, v))
+        out = []
+        for t in successors(s)[0]:
+            w = space.index(t)
+            if graph.region[w]:
+                out.append((w, prop.actor(s, t) if prop.actor else 0))
+        return out
+
+    runs = unfair_runs(graph, labelled, i)
     best: tuple[Path, int] | None = None
     if len(runs.terminals):
         sid = min(runs.terminals.tolist(), key=space.depth)
         best = path_to(space, sid), space.depth(sid)
     for members in runs.cycles:
         entry = min(members.tolist(), key=space.depth)
-        walk = fair_cycle(graph, members, entry)
+        walk = fair_cycle(labelled, members, entry)
         path = path_to(space, entry)
         state = _state_at(model, successors, path)
         loop_at = len(path.steps)
@@ -134,7 +144,6 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
     # (interface.py); the recorder keeps one target flag per such property.
     graph = GraphRecorder(len(graph_props)) if graph_props else None
     region = graph_props[0].region if graph_props else None
-    actor = graph_props[0].actor if graph_props else None
     pending_graph = {p.name for p in graph_props}
 
     def judge_state(s: bytes, sid: int) -> None:
@@ -198,9 +207,9 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
                 judge_state(succ[k], first + j)
         if graph is not None and graph.region[sid]:
             stuck = True
-            for k, t in enumerate(succ):
+            for k in range(len(succ)):
                 if graph.region[ids[k]]:
-                    graph.edge(sid, ids[k], actor(s, t) if actor else 0)
+                    graph.edge(sid, ids[k])
                     stuck = False
             if stuck:
                 # a terminal region state: no run from here reaches a target
@@ -228,7 +237,7 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
         stopped = "every checked property was decided"
     if graph is not None and complete:
         for i, p in enumerate(graph_props):
-            judged = judge_graph(model, successors, space, graph, i, p.kind)
+            judged = judge_graph(model, successors, space, graph, i, p)
             if judged is not None:
                 found[p.name], found_at[p.name] = judged
     verdicts: dict[str, str] = {}

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +38,6 @@ class GraphRecorder:
         self.targets = [bytearray() for _ in range(properties)]
         self.src = array("i")
         self.dst = array("i")
-        self.actor = array("h")
 
     def state(self, sid: int, in_region: bool, is_target: list[bool]) -> None:
         if sid != len(self.region):
@@ -46,10 +46,9 @@ class GraphRecorder:
         for flags, t in zip(self.targets, is_target, strict=True):
             flags.append(t)
 
-    def edge(self, a: int, b: int, actor: int) -> None:
+    def edge(self, a: int, b: int) -> None:
         self.src.append(a)
         self.dst.append(b)
-        self.actor.append(actor)
 
     @property
     def edges(self) -> int:
@@ -85,7 +84,13 @@ class UnfairRuns:
     cycles: list[np.ndarray]  # fair SCCs without targets (their states)
 
 
-def unfair_runs(g: GraphRecorder, i: int = 0) -> UnfairRuns:
+# The region edges out of a state, each with the actor that takes it. Edges
+# carry no actor in the recorder (that would cost a model call per edge of the
+# whole graph); it is asked for only inside the rare candidate cycles.
+Labelled = Callable[[int], list[tuple[int, int]]]
+
+
+def unfair_runs(g: GraphRecorder, labelled: Labelled, i: int = 0) -> UnfairRuns:
     """Region runs that never reach a target (of property i) and are weakly fair
     to every actor."""
     region, target, src, dst, n = _arrays(g, i)
@@ -102,36 +107,24 @@ def unfair_runs(g: GraphRecorder, i: int = 0) -> UnfairRuns:
     candidates = set(nontrivial.tolist()) | {int(label[v]) for v in loops.tolist()}
     if not candidates:
         return UnfairRuns(terminals, cycles)
-    actor = np.frombuffer(g.actor, dtype=np.int16)
-    actors = np.unique(actor)
     for c in sorted(candidates):
         members = np.flatnonzero(label == c)
         if target[members].any():
             continue
-        inside = (label[src] == c) & (label[dst] == c)
-        taken = set(np.unique(actor[inside]).tolist())
-        fair = True
-        for a in actors.tolist():
-            if a in taken:
-                continue
-            # a is weakly fair here iff it is disabled in some state of the SCC
-            enabled_at = set(src[(actor == a) & (label[src] == c)].tolist())
-            if len(enabled_at) == len(members):
-                fair = False
-                break
-        if fair:
+        edges = {v: labelled(v) for v in members.tolist()}
+        taken = {who for v, out in edges.items() for w, who in out if label[w] == c}
+        # an actor is weakly fair here iff it steps inside or is disabled somewhere
+        everywhere = set.intersection(*({who for _, who in out} for out in edges.values()))
+        if not everywhere - taken:
             cycles.append(members)
     return UnfairRuns(terminals, cycles)
 
 
-def fair_cycle(g: GraphRecorder, members: np.ndarray, start: int) -> list[int]:
+def fair_cycle(labelled: Labelled, members: np.ndarray, start: int) -> list[int]:
     """A closed walk from `start` through a fair SCC that takes a step of every
     actor that steps inside it and visits every state: a witness run."""
     inside = set(members.tolist())
-    succ: dict[int, list[tuple[int, int]]] = {v: [] for v in inside}
-    for a, b, who in zip(g.src, g.dst, g.actor, strict=True):
-        if a in inside and b in inside:
-            succ[a].append((b, who))
+    succ = {v: [(w, who) for w, who in labelled(v) if w in inside] for v in inside}
     walk = [start]
 
     def go_to(goal_edge_actor: int | None, goal_state: int | None) -> None:
