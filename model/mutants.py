@@ -27,8 +27,9 @@ class Mutant:
 # on which the real protocol is safe (Byzantine power 1/4 < 1/3).
 _N4 = {"powers": (1, 1, 1, 1), "heights": 1, "rounds": 2, "values": 2, "byzantine": 1,
        "byz_budget": 2}
-# Partitions: 4 correct validators, one validator cut off and healed, 2 heights.
-_SPLIT = {"powers": (1, 1, 1, 1), "heights": 2, "rounds": 1, "values": 1, "byzantine": 0,
+# Partitions: 4 correct validators, one validator cut off and healed, 1 height
+# (a validator still at height 0 when the others have decided it is a height behind).
+_SPLIT = {"powers": (1, 1, 1, 1), "heights": 1, "rounds": 1, "values": 1, "byzantine": 0,
           "byz_budget": 0, "partitions": ("isolate-one",), "max_partitions": 2}
 
 MUTANTS: dict[str, Mutant] = {
@@ -95,7 +96,8 @@ MUTANTS: dict[str, Mutant] = {
             "commit certificate verification",
             "block sync accepts a certificate of more than 1/3 of the power instead of 2/3",
             "agreement",
-            {**_N4, "partitions": ("isolate-one",), "max_partitions": 1},
+            # one split, p4 (the Byzantine peer) cut off; the fork needs no split
+            {**_N4, "components": (((0, 1, 2), (3,)),), "max_partitions": 2},
         ),
         Mutant(
             "regossip-all-heights",
