@@ -214,43 +214,43 @@ cdef class Rules:
         free(self.sbuf)
 
     # -- thresholds and offsets ------------------------------------------------
-    cdef inline bint quorum(self, int p):
+    cdef inline bint quorum(self, int p) noexcept:
         if self.flags & M_WEAK_QUORUM:
             return 2 * p >= self.total
         return 3 * p > 2 * self.total
 
-    cdef inline bint skip(self, int p):
+    cdef inline bint skip(self, int p) noexcept:
         return 3 * p > self.total
 
-    cdef inline bint enough(self, int p, bint cert):
+    cdef inline bint enough(self, int p, bint cert) noexcept:
         """The threshold of a count: a quorum, or what a commit certificate needs
         (`certifies` in tendermint.py: more than 1/3 under unverified-sync)."""
         if cert and self.flags & M_UNVERIFIED_SYNC:
             return 3 * p > self.total
         return self.quorum(p)
 
-    cdef inline int vote_off(self, int kind, int ci, int h, int r):
+    cdef inline int vote_off(self, int kind, int ci, int h, int r) noexcept:
         return (self.prevote_base if kind == 0 else self.precommit_base) + \
             (ci * self.H + h) * self.R + r
 
-    cdef inline int byz_off(self, int kind, int bi, int h, int r):
+    cdef inline int byz_off(self, int kind, int bi, int h, int r) noexcept:
         return (self.byz_prevote_base if kind == 0 else self.byz_precommit_base) + \
             (bi * self.H + h) * self.R + r
 
-    cdef inline int proposer(self, int h, int r):
+    cdef inline int proposer(self, int h, int r) noexcept:
         return (h + r) % self.n
 
-    cdef inline bint valid(self, int code):
+    cdef inline bint valid(self, int code) noexcept:
         return (self.flags & M_ACCEPT_INVALID) or code != self.invalid
 
-    cdef inline int budget_left(self, const unsigned char* s):
+    cdef inline int budget_left(self, const unsigned char* s) noexcept:
         return self.budget - s[self.budget_used]
 
     # -- byzantine draws (byzantine.py: Tally.for_value) ------------------------
     # With partitions (Net is short) correct messages count only where they have
     # reached `viewer` (Tally.sees), and `cert` selects the threshold `enough`.
     cdef void for_value(self, const unsigned char* s, int kind, int h, int r, int code,
-                        Draws d, int viewer, bint cert, Net tag):
+                        Draws d, int viewer, bint cert, Net tag) noexcept:
         cdef int have = 0, ci, bi, off, nfree = 0, left, k, j, total, ok
         cdef int free_off[MAX_PAIRS]
         cdef int free_pw[MAX_PAIRS]
@@ -326,7 +326,7 @@ cdef class Rules:
                     j += 1
 
     cdef bint any_quorum(self, const unsigned char* s, int kind, int h, int r, int viewer,
-                         Net tag):
+                         Net tag) noexcept:
         cdef int have = self.all_byz_power, ci, off
         for ci in range(self.nc):
             off = self.vote_off(kind, ci, h, r)
@@ -337,7 +337,7 @@ cdef class Rules:
                 have += self.powers[ci]
         return self.quorum(have)
 
-    cdef bint round_skip(self, const unsigned char* s, int h, int r, int viewer, Net tag):
+    cdef bint round_skip(self, const unsigned char* s, int h, int r, int viewer, Net tag) noexcept:
         cdef int have = self.all_byz_power, ci, a, b, c
         cdef int q = self.proposer(h, r)
         for ci in range(self.nc):
@@ -376,11 +376,11 @@ cdef class Rules:
         self.out.append(PyBytes_FromStringAndSize(<const char*>self.sbuf, self.size))
         self.kinds.append(kind)
 
-    cdef inline void send(self, unsigned char* b, int at, int sender):
+    cdef inline void send(self, unsigned char* b, int at, int sender) noexcept:
         """Network.send: a correct message reaches its sender's component."""
         b[at + self.shift] = self.peers[b[self.net_at] * self.n + sender]
 
-    cdef void settle(self, unsigned char* b):
+    cdef void settle(self, unsigned char* b) noexcept:
         """Network.settle: close every sent correct message's reach under gossip
         (its holders at its height, or at any height under regossip-all-heights,
         and its Byzantine holders pass it to their component), then reach
@@ -416,7 +416,8 @@ cdef class Rules:
                 reach = grown
             b[at + self.shift] = reach
 
-    cdef bint with_draws(self, const unsigned char* s, int poff, int pbit, Draws d, int di):
+    cdef bint with_draws(self, const unsigned char* s, int poff, int pbit, Draws d,
+                         int di) noexcept:
         """buf := s plus a proposal pair (poff >= 0) and draw di of d; False if over budget."""
         cdef int n = d.lens[di] + (1 if poff >= 0 else 0), j
         if n > self.budget_left(s):
@@ -476,7 +477,7 @@ cdef class Rules:
 
     # Proposals of (h, r) as parallel arrays: value, vr, draw offset (-1 none), bit.
     cdef int proposals(self, const unsigned char* s, int h, int r, int* pv, int* pvr,
-                       int* poff, int* pbit, int viewer, Net tag):
+                       int* poff, int* pbit, int viewer, Net tag) noexcept:
         cdef int q = self.proposer(h, r), n = 0, v, vr, bit, off, mask, hi, base
         cdef bint can_draw
         if q < self.nc:
@@ -736,7 +737,7 @@ cdef class Rules:
             raise ValueError("not a correct validator")
         return self.bounded(<const unsigned char*>PyBytes_AS_STRING(state), ci)
 
-    cdef bint bounded(self, const unsigned char* s, int ci):
+    cdef bint bounded(self, const unsigned char* s, int ci) noexcept:
         cdef int base = self.local[ci], h = s[base + HEIGHT]
         cdef char plain = 0
         cdef short parted = 0
@@ -767,7 +768,7 @@ cdef class Rules:
         return True
 
     # -- properties (properties.py) -------------------------------------------
-    cdef int votes(self, const unsigned char* s, int kind, int i, int h, int r):
+    cdef int votes(self, const unsigned char* s, int kind, int i, int h, int r) noexcept:
         """Bitmask of vote codes validator i sent at (h, r)."""
         cdef int c
         if i >= self.nc:
@@ -775,7 +776,7 @@ cdef class Rules:
         c = s[self.vote_off(kind, i, h, r)]
         return (1 << c) if c else 0
 
-    cdef bint equivocated(self, const unsigned char* s, int i, int h):
+    cdef bint equivocated(self, const unsigned char* s, int i, int h) noexcept:
         cdef int r, bits, j, base, x
         for r in range(self.R):
             if popcount(self.votes(s, 0, i, h, r)) > 1:
@@ -791,14 +792,14 @@ cdef class Rules:
                     return True
         return False
 
-    cdef int prevote_power(self, const unsigned char* s, int h, int r, int code):
+    cdef int prevote_power(self, const unsigned char* s, int h, int r, int code) noexcept:
         cdef int i, p = 0
         for i in range(self.n):
             if self.votes(s, 0, i, h, r) >> code & 1:
                 p += self.powers[i]
         return p
 
-    cdef bint amnesic(self, const unsigned char* s, int i, int h):
+    cdef bint amnesic(self, const unsigned char* s, int i, int h) noexcept:
         cdef int r1, r2, v1, v2, vr, m1, m2
         cdef bint pol
         for r1 in range(self.R):
@@ -820,11 +821,11 @@ cdef class Rules:
                             return True
         return False
 
-    cdef bint accused(self, const unsigned char* s, int i, int h):
+    cdef bint accused(self, const unsigned char* s, int i, int h) noexcept:
         """Validator i is provably faulty at height h (properties.py: faulty)."""
         return self.equivocated(s, i, h) or self.amnesic(s, i, h)
 
-    cdef bint disagree(self, const unsigned char* s, int h):
+    cdef bint disagree(self, const unsigned char* s, int h) noexcept:
         cdef int ci, first = 0, c
         for ci in range(self.nc):
             c = s[self.local[ci] + LOCAL_FIELDS + h]
@@ -917,12 +918,12 @@ cdef class Rules:
         return False
 
 
-cdef inline bint sees(const unsigned char* s, int reach_at, int viewer):
+cdef inline bint sees(const unsigned char* s, int reach_at, int viewer) noexcept:
     """Tally.sees: the reach byte at `reach_at` holds validator `viewer`."""
     return s[reach_at] >> viewer & 1
 
 
-cdef inline int popcount(unsigned int x):
+cdef inline int popcount(unsigned int x) noexcept:
     cdef int c = 0
     while x:
         x &= x - 1
