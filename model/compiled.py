@@ -2,7 +2,9 @@
 its pure-Python rules (tendermint.py, properties.py: the source of truth).
 
 `COMPILED` says whether the extension loaded; BFTCHECK_NO_EXTENSIONS=1 forces
-pure Python. tests/model/test_rules_compiled.py fails in CI if it did not load.
+pure Python. tests/model/test_rules_compiled.py fails in CI if it did not load;
+it and tests/model/test_rules_compiled_network.py (partitions, block sync)
+check the compiled rules against the Python ones.
 """
 
 from __future__ import annotations
