@@ -32,6 +32,11 @@ LADDER = [
     ("bench: n5-f1", ["--preset", "bench"], {}),
     ("n4-f1, 3 rounds (bounded 120 s)", ["--preset", "n4-f1", "--rounds", "3",
                                          "--max-seconds", "120"], {}),
+    # partitions: every property, Recovery and fair-recovery included
+    ("no-block-sync: Recovery counterexample", ["--mutant", "no-block-sync"], {}),
+    ("n4-f1-split", ["--preset", "n4-f1-split"], {}),
+    ("n4-split", ["--preset", "n4-split"], {}),
+    ("n7-f2-split (bounded 300 s)", ["--preset", "n7-f2-split", "--max-seconds", "300"], {}),
 ]
 QUICK = {"n4-f2 fork (agreement only)", "n4-f2 (complete)", "n4-f1", "n4-f1, pure Python"}
 
@@ -96,14 +101,18 @@ def mutant_matrix() -> list[str]:
         cells = []
         for e in engines:
             c = row["engines"][e]
-            if row["breaks"] is None:
+            if row["control"]:
                 cells.append(("clean" if not c["caught"] else f"VIOLATED {c['prop']}")
                              + f" ({c['detail']}, {c['seconds']:.1f} s)")
+            elif c["caught"] is None:
+                cells.append(f"n/a ({c['detail']})")
             elif c["caught"]:
                 cells.append(f"{c['prop']}, {c['length']} steps, {c['seconds']:.1f} s")
             else:
                 cells.append(f"not caught ({c['detail']}, {c['seconds']:.1f} s)")
-        lines.append(f"| {row['mutant']} | {row['breaks'] or '-'} | " + " | ".join(cells) + " |")
+        what = "control: keeps " + row["breaks"] if row["control"] and row["breaks"] else (
+            row["breaks"] or "-")
+        lines.append(f"| {row['mutant']} | {what} | " + " | ".join(cells) + " |")
     verdict = "yes" if d["all_caught_and_control_clean"] else "NO"
     lines += ["", f"Every mutant caught by every engine, control clean: {verdict}."]
     return lines

@@ -116,6 +116,16 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
                 best = max(best, sorted(support.values())[-2])
         return best
 
+    def precommitted_values(s: bytes) -> int:
+        """The most distinct valid values correct validators precommitted at one
+        height (any rounds): two means a certificate for each may exist."""
+        best = 0
+        for h in range(lay.H):
+            values = {s[lay.precommit(ci, h, r)] for ci in range(len(lay.correct))
+                      for r in range(lay.R)} & set(lay.valid_codes)
+            best = max(best, len(values))
+        return best
+
     class Machine(RuleBasedStateMachine):
         last_run: Path | None = None
         last_violation: str | None = None
@@ -128,6 +138,7 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
             self.max_round = 0
             self.max_locked = 0
             self.max_split = 0
+            self.max_precommitted = 0
             self.healed = False
             self.max_lag = 0
             Machine.last_run = self.path
@@ -163,6 +174,7 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
             locked = {after[b + LOCKED_VALUE] for b in lay.local} - {0}
             self.max_locked = max(self.max_locked, len(locked))
             self.max_split = max(self.max_split, split_support(after))
+            self.max_precommitted = max(self.max_precommitted, precommitted_values(after))
             if name == "Heal":
                 self.healed = True
             if self.healed:  # how far behind a validator is after a heal
@@ -198,6 +210,8 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
             target(float(self.decided()), label="decisions")
             target(float(s[budget_at]), label="Byzantine messages used")
             target(float(self.max_split), label="support of the second value")
+            target(float(self.max_precommitted), label="values precommitted by correct "
+                   "validators at one height")
             if lay.partitioned:
                 target(float(self.max_lag), label="heights behind after a heal")
 

@@ -180,7 +180,7 @@ def round_bounded(model: TendermintModel, s: bytes, ci: int) -> bool:
     b = lay.local[ci]
     h = s[b + HEIGHT]
     return (h < lay.H and s[b + ROUND] == lay.R - 1
-            and model.tally.any_quorum(s, PRECOMMIT_KIND, h, lay.R - 1, lay.correct[ci]))
+            and model.tally.any_quorum(s, PRECOMMIT_KIND, h, lay.R - 1, model._viewer(ci)))
 
 
 def recovered(model: TendermintModel, s: bytes) -> bool:
@@ -218,12 +218,14 @@ def mover(lay: Layout, before: bytes, after: bytes) -> int:
 
 def recovery_properties(model: TendermintModel) -> list[Property]:
     lay = model.lay
+    fast = model.fast
+    target = fast.recovered if fast is not None else (lambda s: recovered(model, s))
     return [
         Property(
             "recovery",
             "recovery",
             "state",
-            lambda s: recovered(model, s),
+            target,
             "after the last heal, every reachable state can still reach one where all "
             "correct validators decided every height with the same ledger",
             region=lambda s: healed(lay, s),
@@ -233,7 +235,7 @@ def recovery_properties(model: TendermintModel) -> list[Property]:
             "fair-recovery",
             "liveness",
             "state",
-            lambda s: recovered(model, s),
+            target,
             "after the last heal, every run with fair delivery and timeouts recovers",
             region=lambda s: healed(lay, s),
             actor=lambda before, after: mover(lay, before, after),

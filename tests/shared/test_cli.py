@@ -130,12 +130,12 @@ def test_config_file(tmp_path, capsys):
 def test_list(capsys):
     code, out, _ = run(capsys, "list", "mutants")
     assert code == 0 and out.startswith("weak-quorum ")
-    assert len(out.splitlines()) == 6
+    assert len(out.splitlines()) == 9
     code, out, _ = run(capsys, "list", "properties")
     assert [line.split()[0] for line in out.splitlines()][:5] == [
         "agreement", "validity", "integrity", "ledger-consistency", "accountability"]
     code, out, _ = run(capsys, "list", "presets")
-    assert "n4-f1      3 correct + 1 Byzantine" in out
+    assert "n4-f1        3 correct + 1 Byzantine" in out
 
 
 BAD = [
@@ -222,8 +222,12 @@ def test_mutants_matrix_with_the_checker(capsys):
     d = json.loads(out)
     assert code == 0 and d["all_caught_and_control_clean"] is True
     rows = {r["mutant"]: r["engines"]["check"] for r in d["rows"]}
-    assert len(rows) == 7
+    assert len(rows) == 11
     assert rows["real protocol (n4-f1)"]["caught"] is False
+    assert rows["real protocol (split)"]["caught"] is False
+    assert rows["regossip-all-heights"]["caught"] is False
+    assert rows["no-block-sync"]["prop"] in ("recovery", "fair-recovery")
+    assert rows["unverified-sync"]["prop"] == "agreement"
     assert rows["decide-stays-in-height"]["prop"] == "integrity"  # n4-f2 forks anyway
     assert rows["accept-invalid"] == {**rows["accept-invalid"], "caught": True,
                                       "prop": "validity", "length": 6}
