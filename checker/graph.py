@@ -128,33 +128,29 @@ def fair_cycle(labelled: Labelled, members: np.ndarray, start: int) -> list[int]
     walk = [start]
 
     def go_to(goal_edge_actor: int | None, goal_state: int | None) -> None:
-        """Extend the walk by a shortest path ending in the goal."""
+        """Extend the walk by a shortest path ending in the goal: an edge of the
+        given actor, or the given state."""
         here = walk[-1]
         prev: dict[int, int] = {here: here}
         queue = deque([here])
         while queue:
             v = queue.popleft()
             for w, who in succ[v]:
-                if goal_edge_actor is not None and who == goal_edge_actor:
-                    path = [w]
-                    u = v
-                    while u != here:
-                        path.append(u)
-                        u = prev[u]
-                    walk.extend(reversed(path[1:]))
+                found = goal_edge_actor is not None and who == goal_edge_actor
+                if not found and w in prev:
+                    continue
+                if not found:
+                    prev[w] = v
+                    found = w == goal_state
+                if found:
+                    back = []  # the states from `here` (exclusive) to v
+                    while v != here:
+                        back.append(v)
+                        v = prev[v]
+                    walk.extend(reversed(back))
                     walk.append(w)
                     return
-                if w not in prev:
-                    prev[w] = v
-                    if goal_state is not None and w == goal_state:
-                        path = [w]
-                        u = v
-                        while u != here:
-                            path.append(u)
-                            u = prev[u]
-                        walk.extend(reversed(path))
-                        return
-                    queue.append(w)
+                queue.append(w)
 
     for who in sorted({who for edges in succ.values() for _, who in edges}):
         go_to(who, None)
