@@ -48,9 +48,14 @@ def test_same_seed_same_trace():
 
 
 # Fuzzing judges the safety properties; Recovery is a property of the whole
-# state graph (the checker's), and a control mutant is not a bug.
+# state graph (the checker's), and a control mutant is not a bug. The
+# unverified-sync fork needs 13 precisely ordered steps over two rounds, and
+# fuzzing runs here average 7 steps: seed 1 with 10,000 examples misses it
+# (README, "Mutants"); the checker catches it.
+FUZZ_MISSES = {"unverified-sync"}
 FUZZABLE = sorted(n for n, m in MUTANTS.items()
-                  if not m.control and m.breaks not in ("recovery", "fair-recovery"))
+                  if not m.control and m.breaks not in ("recovery", "fair-recovery")
+                  and n not in FUZZ_MISSES)
 
 
 @pytest.mark.parametrize("name", FUZZABLE)
