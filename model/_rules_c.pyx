@@ -365,15 +365,15 @@ cdef class Rules:
 
     cdef void emit_settled(self, const unsigned char* b, int kind):
         """A successor with partitions: settled (tendermint.py: _settled); under
-        block sync (`dedup`) only if no earlier one was the same before settling."""
-        if self.dedup:
-            key = PyBytes_FromStringAndSize(<const char*>b, self.size)
-            if key in self.seen:
-                return
-            self.seen.add(key)
+        block sync (`dedup`) only if no earlier one settled to the same state."""
         memcpy(self.sbuf, b, self.size)
         self.settle(self.sbuf)
-        self.out.append(PyBytes_FromStringAndSize(<const char*>self.sbuf, self.size))
+        state = PyBytes_FromStringAndSize(<const char*>self.sbuf, self.size)
+        if self.dedup:
+            if state in self.seen:
+                return
+            self.seen.add(state)
+        self.out.append(state)
         self.kinds.append(kind)
 
     cdef inline void send(self, unsigned char* b, int at, int sender) noexcept:

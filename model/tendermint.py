@@ -119,8 +119,7 @@ class TendermintModel:
             for action, t in self._validator_steps(s, ci, base, h):
                 yield action, self._settled(t)
             if self.mutant != "no-block-sync":
-                for action, t in self._sync_steps(s, ci, h):
-                    yield action, self._settled(t)
+                yield from self._sync_steps(s, ci, h)
         yield from self._network_events(s)
 
     def successor_states(self, s: bytes) -> tuple[list[bytes], list[str]]:
@@ -202,8 +201,8 @@ class TendermintModel:
                         for i in held:  # the receiver now holds the certificate
                             buf[lay.reach(lay.precommit(lay.correct.index(i), h, rd))] |= 1 << me
                         for nb in self._decide(buf, ci, h, v):
-                            t = bytes(nb)
-                            if t in seen:
+                            t = self._settled(bytes(nb))
+                            if t in seen:  # the same block from another peer or round
                                 continue
                             seen.add(t)
                             yield (
