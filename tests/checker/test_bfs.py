@@ -51,9 +51,12 @@ PINNED = {
                     {"round-skip-reachable": "not witnessed",
                      "lock-change-reachable": "not witnessed"}),
 }
-# Too big for the test suite: a bounded search here (no violation in its first
-# states); their complete figures are in benchmarks/RESULTS.md.
-BENCHMARK_ONLY = {"n4-split", "n7-f2-split"}
+PINNED["n4-split"] = ((12_055_264, 45_528_557, 26),  # about 90 s and 1.8 GB
+                      {"round-skip-reachable": "not witnessed",
+                       "lock-change-reachable": "not witnessed"})
+# Too big to finish: a bounded search here (no violation in its first states);
+# figures in benchmarks/RESULTS.md.
+BENCHMARK_ONLY = {"n7-f2-split"}
 
 
 def test_every_preset_is_pinned():
