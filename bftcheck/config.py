@@ -106,7 +106,7 @@ class Config:
         return self
 
     def _validate_network(self) -> None:
-        from bftcheck.model.network import MAX_NETWORK_VALIDATORS, PATTERNS
+        from bftcheck.model.network import MAX_NETWORK_VALIDATORS, MAX_SPLITS, PATTERNS, splits_of
 
         for name in self.partitions:
             if name not in PATTERNS:
@@ -134,6 +134,11 @@ class Config:
                 raise ConfigError(
                     f"{where} leaves out p{missing + 1}: every validator must be in a component"
                 )
+            if len(set(split)) < 2 or any(len(set(c)) == self.n for c in split):
+                raise ConfigError(
+                    f"{where} does not split anything (a component holds every validator, or "
+                    f"the components are equal): give components that cut some links"
+                )
         if not 0 <= self.max_partitions <= 16:
             raise ConfigError(
                 f"--max-partitions {self.max_partitions} is out of range: pass 0 to 16"
@@ -154,6 +159,18 @@ class Config:
                 f"partitions support at most {MAX_NETWORK_VALIDATORS} validators, not "
                 f"{self.n}: use fewer validators or drop --partitions"
             )
+        if has_splits:
+            count = len(splits_of(self.n, self.partitions, self.components))
+            if count == 0:
+                raise ConfigError(
+                    f"the partition patterns give no split of {self.n} validators: use more "
+                    f"validators or other patterns"
+                )
+            if count > MAX_SPLITS:
+                raise ConfigError(
+                    f"the partition patterns give {count} splits, more than {MAX_SPLITS}: use "
+                    f"fewer patterns or validators"
+                )
 
     @property
     def partitioned(self) -> bool:

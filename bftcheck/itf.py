@@ -105,8 +105,9 @@ def read_itf(path: str | FsPath) -> tuple[Config, dict[str, Any], list[tuple[str
         raise TraceError(f"{p} has no states: the trace is empty")
     loop = data.get("loop")
     if loop is not None and (isinstance(loop, bool) or not isinstance(loop, int)
-                             or not 0 <= loop < len(data["states"])):
-        raise TraceError(f"{p}: 'loop' is {loop!r}, not the index of one of its states")
+                             or not 0 <= loop < len(data["states"]) - 1):
+        raise TraceError(f"{p}: 'loop' is {loop!r}, not the index of a state before the "
+                         f"last (a lasso returns to an earlier state)")
     meta = {**meta, "loop": loop}
     wanted = VARS + (("network",) if cfg.partitioned else ())
     steps = []

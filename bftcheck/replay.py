@@ -91,7 +91,7 @@ def _graph_fails(model: Model, p: Property, states: list[bytes], loop: int | Non
             raise TraceError(f"{source}: the lasso does not close: state {loop} differs from "
                              f"the last state")
         cycle = states[loop:]
-        if not all(region(s) for s in cycle) or any(p.check(s) for s in cycle):
+        if len(cycle) < 2 or not all(region(s) for s in cycle) or any(p.check(s) for s in cycle):
             return False
         actor = p.actor or (lambda before, after: 0)
         taken = {actor(a, b) for a, b in zip(cycle, cycle[1:], strict=False)}

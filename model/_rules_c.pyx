@@ -382,8 +382,8 @@ cdef class Rules:
 
     cdef void settle(self, unsigned char* b) noexcept:
         """Network.settle: close every sent correct message's reach under gossip
-        (its holders at its height, or at any height under regossip-all-heights,
-        and its Byzantine holders pass it to their component), then reach
+        (its correct holders at its height, or at any height under
+        regossip-all-heights, pass it to their component), then reach
         everyone with the messages of heights every correct validator has left.
         Each message's closure is independent of the others'."""
         cdef const unsigned char* spread = self.spread + b[self.net_at] * 256
@@ -405,9 +405,9 @@ cdef class Rules:
                 b[at + self.shift] = self.everyone
                 continue
             if self.flags & M_REGOSSIP_ALL_HEIGHTS:
-                g = self.byz_mask | self.all_correct
+                g = self.all_correct
             else:
-                g = self.byz_mask | at_height[h]
+                g = at_height[h]
             reach = b[at + self.shift]
             while True:
                 grown = reach | spread[reach & g]

@@ -12,16 +12,26 @@ The foundation's abstraction is a pool of sent messages that every validator
 may act on (tendermint.py). Partitions restrict *who* may act on a message:
 each correct validator's message carries a `reach` byte, the validators it
 has reached. Reach is kept *maximal*: a message reaches, at once, every
-validator connected to a holder that gossips it -- its sender, any correct
-validator holding it while at the message's height, and any Byzantine
-validator holding it (a Byzantine peer may relay anything, any time). This
-is the closure `settle` computes after every step.
+validator connected to a holder that gossips it -- its sender, or any correct
+validator holding it while at the message's height. This is the closure
+`settle` computes after every step.
 
-* Nothing is lost. In a real run a validator has received a subset of what
-  the maximal closure gives it (induction over steps: real gossip can only
-  forward what a holder has, over links that exist). Every rule of
-  Algorithm 1 is monotone in the received set and firing is optional, so a
-  validator that may see more can still do exactly what it did on less.
+Byzantine validators do not relay correct validators' messages. Relaying
+could only *help*: it hands a validator that is behind the genuine messages
+of its height that no correct peer gossips any more. Recovery asks whether
+the correct validators recover on their own, so the adversary withholds that
+help (otherwise a forced relay would hide a validator that really stays
+stuck). For safety nothing is lost: the messages a relay would deliver are
+correct messages of the receiver's height, and Tendermint's safety does not
+depend on when, or whether, a message arrives.
+
+* Nothing is lost. In a real run without Byzantine relays a validator has
+  received a subset of what the maximal closure gives it (induction over
+  steps: real gossip can only forward what a holder has, over links that
+  exist). Every rule of Algorithm 1 is monotone in the received set and
+  firing is optional, so a validator that may see more can still do exactly
+  what it did on less. This is an argument for safety; for Recovery, see
+  README ("Recovery and how rounds are bounded") for what the closure means.
 * Nothing is invented. The maximal closure is itself a real schedule: every
   message is delivered, instantly, to every validator it could reach. A split
   drops exactly the messages that had not crossed the cut, which in this
@@ -59,6 +69,7 @@ PATTERNS: dict[str, str] = {
 }
 
 MAX_NETWORK_VALIDATORS = 8  # a message's reach is one byte
+MAX_SPLITS = 255  # the network state is one byte (0 is the whole network)
 
 
 def _mask(members: tuple[int, ...]) -> int:
@@ -112,8 +123,9 @@ def splits_of(n: int, patterns: tuple[str, ...],
         out.append(_canonical([_mask(c) for c in comps]))
     seen: set[tuple[int, ...]] = set()
     unique = []
-    for s in out:
-        if s not in seen and len(s) > 1:
+    everyone = (1 << n) - 1
+    for s in out:  # a "split" with a component of everyone cuts no link
+        if s not in seen and len(s) > 1 and everyone not in s:
             seen.add(s)
             unique.append(s)
     return unique
@@ -151,12 +163,11 @@ class Network:
 
     def settle(self, buf: bytearray) -> None:
         """Close every message's reach under gossip: a holder that gossips the
-        message (a correct one at its height, or a Byzantine one) passes it to
-        every validator it shares a component with. Reach only grows."""
+        message (a correct one at its height) passes it to every validator it
+        shares a component with. Reach only grows."""
         lay = self.lay
         peers = self.peers[buf[lay.net]]
         heights = [buf[b] for b in lay.local]  # HEIGHT is offset 0 of a local block
-        byz_mask = _or(1 << i for i in lay.byzantine)
         ncorrect = len(lay.correct)
         all_heights = self.regossip_all_heights
         changed = True
@@ -170,11 +181,6 @@ class Network:
                 for q in range(ncorrect):
                     if reach >> q & 1 and (all_heights or heights[q] == h):
                         grown |= peers[q]
-                holders = reach & byz_mask
-                while holders:
-                    low = holders & -holders
-                    grown |= peers[low.bit_length() - 1]
-                    holders ^= low
                 if grown != reach:
                     buf[reach_at] = grown
                     changed = True

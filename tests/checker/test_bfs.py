@@ -47,7 +47,7 @@ PINNED = {
     "n3-f0": ((1_728_554, 4_254_866, 38), {"lock-change-reachable": "not witnessed"}),
     "weighted": ((1_141_734, 3_644_016, 20), {}),
     "bench": ((6_317_338, 23_752_348, 26), {}),
-    "n4-f1-split": ((724_073, 2_370_096, 20),
+    "n4-f1-split": ((735_728, 2_401_328, 20),
                     {"round-skip-reachable": "not witnessed",
                      "lock-change-reachable": "not witnessed"}),
 }

@@ -73,6 +73,11 @@ def test_patterns_name_the_expected_splits() -> None:
     ({"components": (((0, 1, 2, 7), (3,)),), "max_partitions": 2}, "names validator p8"),
     ({"components": (((0, 1, 2, 3),),), "max_partitions": 2}, "at least two"),
     ({"partitions": ("halves",), "max_partitions": 2, "powers": (1,) * 9}, "at most 8"),
+    ({"components": (((0, 1, 2, 3), (0,)),), "max_partitions": 2}, "does not split anything"),
+    ({"components": (((0, 1), (0, 1)),), "max_partitions": 2, "powers": (1, 1)},
+     "does not split anything"),
+    ({"partitions": ("bridge",), "max_partitions": 2, "powers": (1, 1)}, "give no split"),
+    ({"partitions": ("bridge",), "max_partitions": 2, "powers": (1,) * 8}, "280 splits"),
 ])
 def test_bad_network_configurations_are_one_line_errors(changes: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as err:
@@ -189,3 +194,16 @@ def test_a_byzantine_peer_cannot_sync_a_block_without_a_quorum() -> None:
                        for r in range(lay.R))
             syncs_from_byzantine += "from p4" in action.detail
     assert syncs_from_byzantine > 0
+
+
+def test_byzantine_peers_do_not_relay_so_recovery_cannot_lean_on_them() -> None:
+    """A Byzantine peer may withhold the old messages a validator behind needs:
+    without block sync, Recovery fails with a Byzantine validator present too."""
+    from bftcheck.checker.bfs import check
+
+    m = model(byzantine=1, byz_budget=2, **SMALL, mutant="no-block-sync")
+    r = check(m, m.properties())
+    assert r.verdicts["recovery"] == "violated" and r.verdicts["fair-recovery"] == "violated"
+    real = model(byzantine=1, byz_budget=2, **SMALL)
+    r = check(real, real.properties())
+    assert r.complete and not r.violated

@@ -51,6 +51,16 @@ def test_replay_does_not_confirm_recovery_on_a_prefix(tmp_path, capsys):
     assert code == 0 and "no property fails" in out
 
 
+def test_replay_rejects_a_lasso_that_loops_on_its_last_state(tmp_path, capsys):
+    trace = tmp_path / "stuck.itf.json"
+    run(capsys, "check", "--mutant", "no-block-sync", "--quiet", "--trace-out", str(trace))
+    data = json.loads(trace.read_text())
+    data["loop"] = len(data["states"]) - 1
+    trace.write_text(json.dumps(data))
+    code, out, err = run(capsys, "replay", str(trace))
+    assert code == 2 and out == "" and "'loop'" in err and len(err.strip().splitlines()) == 1
+
+
 def test_unverified_sync_forks(capsys):
     code, out, _ = run(capsys, "check", "--mutant", "unverified-sync", "--byzantine", "1",
                        "--quiet", "--property", "agreement", "--json")
