@@ -5,6 +5,7 @@ property is evaluated along the run and the first failing step is shown."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,15 +77,19 @@ def replay(model: Model, trace_cfg: Any, steps: list[tuple[str, dict[str, Any]]]
     return report
 
 
+def _region(p: Property) -> Callable[[bytes], bool]:
+    return p.region or (lambda _: True)
+
+
 def _region_successors(model: Model, p: Property, s: bytes) -> list[bytes]:
-    region = p.region or (lambda _: True)
+    region = _region(p)
     return [t for _, t in model.next_states(s) if region(t)]
 
 
 def _graph_fails(model: Model, p: Property, states: list[bytes], loop: int | None,
                  source: str) -> bool:
     """Whether the run shows a violation of graph property p (see interface.py)."""
-    region = p.region or (lambda _: True)
+    region = _region(p)
     last = states[-1]
     if p.kind == "liveness" and loop is not None:
         if states[loop] != last:

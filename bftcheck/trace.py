@@ -98,12 +98,13 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
                 lines.append(f"{p}.{var}: {before[var][p]} -> {after[var][p]}")
     old = set(messages(before))
     seen_before, seen_after = reach(before), reach(after)
+    validators = len(_all_validators(after))
     for m in messages(after):
         if m in old:
             continue
         who = seen_after.get(m)  # Byzantine messages reach everyone (network.py)
-        lines.append(f"+ {m}" + (f", reaches {{{','.join(who)}}}" if who is not None and len(
-            who) < len(_all_validators(after)) else ""))
+        partial = who is not None and len(who) < validators
+        lines.append(f"+ {m}" + (f", reaches {{{','.join(who)}}}" if partial else ""))
     grown: dict[tuple[str, ...], int] = {}
     for m, who in seen_after.items():
         if m in seen_before and seen_before[m] != who:

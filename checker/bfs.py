@@ -146,10 +146,15 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
     region = graph_props[0].region if graph_props else None
     pending_graph = {p.name for p in graph_props}
 
+    # recovery and fair-recovery share one target: evaluate each check once
+    graph_checks = list({id(p.check): p.check for p in graph_props}.values())
+    check_of = [graph_checks.index(p.check) for p in graph_props]
+
     def judge_state(s: bytes, sid: int) -> None:
         if graph is not None:
+            values = [bool(c(s)) for c in graph_checks]
             graph.state(sid, bool(region(s)) if region else True,
-                        [bool(p.check(s)) for p in graph_props])
+                        [values[k] for k in check_of])
         for p in state_props:
             if p.name in found:
                 continue

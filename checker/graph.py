@@ -50,10 +50,6 @@ class GraphRecorder:
         self.src.append(a)
         self.dst.append(b)
 
-    @property
-    def edges(self) -> int:
-        return len(self.src)
-
 
 def _arrays(g: GraphRecorder,
             i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:

@@ -33,6 +33,7 @@ from hypothesis.stateful import (
 from bftcheck.checker.result import Path
 from bftcheck.config import Config
 from bftcheck.model import TendermintModel
+from bftcheck.model.properties import mover
 from bftcheck.model.state import LOCAL_FIELDS, LOCKED_VALUE, ROUND
 
 # Action families: each is one rule of the machine. An action that draws
@@ -73,7 +74,6 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
     step_props = [p for p in chosen if p.scope == "step"]
     budget_at = lay.budget_used
 
-    width = LOCAL_FIELDS + lay.H
     validators = [f"p{i + 1}" for i in lay.correct]
     rule_names = [f"{p}_{fam}" for p in validators for fam in FAMILIES]
     if lay.partitioned:
@@ -84,8 +84,7 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
         the one whose local variables the step changed."""
         if name in ("Split", "Heal"):
             return NETWORK_RULE
-        who = next(ci for ci, b in enumerate(lay.local)
-                   if before[b:b + width] != after[b:b + width])
+        who = mover(lay, before, after)
         if after[budget_at] > before[budget_at]:
             return f"{validators[who]}_byzantine"
         for fam, names in FAMILIES.items():
