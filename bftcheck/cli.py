@@ -495,7 +495,7 @@ def make_parser() -> Parser:
     mu.add_argument("--json", action="store_true", help="one JSON object on stdout")
     mu.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     mu.set_defaults(func=cmd_mutants)
-    pr = sub.add_parser("prove", help="Z3 proofs: quorum intersection")
+    pr = sub.add_parser("prove", help="Z3 proofs: quorum intersection for every validator set")
     pr.add_argument("what", choices=("quorum",))
     pr.add_argument("--powers", metavar="P1,P2,...",
                     help="a concrete validator set (default: every N and power assignment)")
@@ -506,6 +506,9 @@ def make_parser() -> Parser:
     pr.add_argument("--mutant", metavar="NAME", help="weak-quorum: prove with its threshold")
     pr.add_argument("--json", action="store_true", help="one JSON object on stdout")
     pr.set_defaults(func=cmd_prove)
+    from bftcheck import cli_z3  # bmc and induct
+
+    cli_z3.add_parsers(sub)
     li = sub.add_parser("list", help="list presets, mutants or properties")
     li.add_argument("what", choices=("presets", "mutants", "properties", "partitions"))
     li.set_defaults(func=cmd_list)

@@ -47,6 +47,19 @@ def from_path(model: Model, cfg: Config, path: Path, prop: str | None,
     return Trace(cfg, steps, prop, kind, path.loop)
 
 
+def from_states(model: Model, cfg: Config, states: list[bytes], prop: str | None,
+                kind: str = "violation", first: str = INIT) -> Trace:
+    """Label a path of states found by another engine (Z3, TLC) with the
+    model's own actions; ValueError if a step is not a transition of the model."""
+    steps = [Step(first, states[0])]
+    for i in range(1, len(states)):
+        action = next((a for a, t in model.next_states(states[i - 1]) if t == states[i]), None)
+        if action is None:
+            raise ValueError(f"step {i} of the path is not a transition of the model")
+        steps.append(Step(str(action), states[i]))
+    return Trace(cfg, steps, prop, kind)
+
+
 def _message(tag: str, m: dict[str, Any]) -> str:
     text = f"{tag} h{m['height']} r{m['round']} {m['value']}"
     if "validRound" in m:
@@ -135,10 +148,11 @@ def render(model: Model, trace: Trace) -> str:
     cfg = trace.config
     what = {"violation": "Counterexample to", "witness": "Witness of"}[trace.kind]
     head = f"{what} {trace.prop}" if trace.prop else "Trace"
-    lines = [f"{head}: {len(trace)} steps ({describe_config(cfg)})"]
+    count = f"{len(trace)} step" + ("" if len(trace) == 1 else "s")
+    lines = [f"{head}: {count} ({describe_config(cfg)})"]
     views = [model.decode(st.state) for st in trace.steps]
     first = views[0]
-    lines.append(f"  0. {INIT}")
+    lines.append(f"  0. {trace.steps[0].action}")
     for p in first["height"]:
         lines.append(f"       {p}: {describe_local(first, p)}")
     for m in messages(first):

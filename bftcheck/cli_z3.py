@@ -1,0 +1,259 @@
+"""`bftcheck bmc` and `bftcheck induct`: the model's rules in Z3
+(model/symbolic.py), driven by checker/smt.py."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from bftcheck.cli import (
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    EXIT_VIOLATION,
+    _config_options,
+    _writable,
+    _write_traces,
+    build_config,
+)
+from bftcheck.config import Config, ConfigError
+
+
+def _symbolic(cfg: Config, command: str) -> tuple[Any, Any]:
+    from bftcheck.model import TendermintModel
+    from bftcheck.model.symbolic import SymbolicRules
+
+    if cfg.partitioned:
+        raise ConfigError(f"{command} does not model partitions (gossip reach, split/heal, "
+                          f"block sync): drop --partitions/components, or use 'bftcheck "
+                          f"check' for partitioned configurations")
+    model = TendermintModel(cfg)
+    return model, SymbolicRules(model)
+
+
+def _safety_properties(model: Any, sym: Any, asked: list[str] | None, command: str) -> list[str]:
+    """The safety properties Z3 can check, in catalogue order; `asked` filtered."""
+    known = list(sym.state_properties()) + list(sym.step_properties())
+    order = [p.name for p in model.properties() if p.name in known]
+    if not asked:
+        return order
+    names = [p.name for p in model.properties()]
+    for name in asked:
+        if name not in names:
+            raise ConfigError(f"unknown property {name!r}: choose from {', '.join(order)} "
+                              f"(see 'bftcheck list properties')")
+        if name not in known:
+            raise ConfigError(f"{command} checks safety properties; {name!r} is not one: "
+                              f"choose from {', '.join(order)}")
+    return [n for n in order if n in asked]
+
+
+def cmd_bmc(args: argparse.Namespace) -> int:
+    from bftcheck import itf
+    from bftcheck.checker.smt import bmc
+    from bftcheck.trace import describe_config, from_states, render
+
+    cfg = build_config(args)
+    if args.depth < 0:
+        raise ConfigError(f"--depth {args.depth}: pass a number of steps >= 0")
+    if args.max_seconds is not None and args.max_seconds <= 0:
+        raise ConfigError(f"--max-seconds {args.max_seconds}: pass a positive number")
+    _writable(args.trace_out)
+    _writable(args.trace_html)
+    model, sym = _symbolic(cfg, "bmc")
+    chosen = _safety_properties(model, sym, args.property, "bmc")
+    if not args.json:
+        print(f"bftcheck bmc: {describe_config(cfg)}")
+        print(f"unrolling the transition relation in Z3, up to {args.depth} steps")
+
+    def progress(dt: Any, found: list[str]) -> None:
+        if not args.json:
+            mark = f"  violated: {', '.join(found)}" if found else ""
+            print(f"  depth {dt.depth:3d}: {dt.seconds:7.2f} s{mark}", flush=True)
+
+    result = bmc(sym, chosen, args.depth, progress=progress, max_seconds=args.max_seconds)
+    traces = {name: from_states(model, cfg, result.paths[name], name) for name in chosen
+              if name in result.found}
+    first = next(iter(traces.values()), None)
+    _write_traces(args, model, first)
+    if result.found:
+        code = EXIT_VIOLATION
+    elif result.stopped:
+        code = EXIT_INCOMPLETE
+    else:
+        code = EXIT_OK
+
+    def verdict(name: str) -> str:
+        if name in result.found:
+            return "violated"
+        if result.complete:
+            return "holds"
+        return f"no violation within {result.depth} steps"
+
+    if args.json:
+        out = {
+            "engine": "z3-bmc",
+            "config": cfg.to_dict(),
+            "depth": args.depth,
+            "checked_depth": result.depth,
+            "complete": result.complete,
+            "stopped": result.stopped,
+            "verdicts": {n: verdict(n) for n in chosen},
+            "found_at_depth": result.found,
+            "seconds_per_depth": [round(t.seconds, 3) for t in result.times],
+            "seconds": round(result.seconds, 3),
+            "trace": itf.to_itf(model, first) if first else None,
+            "traces": {n: itf.to_itf(model, t) for n, t in traces.items()},
+            "exit_code": code,
+        }
+        print(json.dumps(out))
+        return code
+    if result.complete:
+        print(f"search: complete: no run has more than {result.depth} steps, so the "
+              f"verdicts hold at every depth ({result.seconds:.2f} s)")
+    elif result.stopped:
+        print(f"search: INCOMPLETE ({result.stopped}), {result.seconds:.2f} s")
+    else:
+        print(f"search: bounded: every run of up to {result.depth} steps checked "
+              f"({result.seconds:.2f} s)")
+    width = max(len(n) for n in chosen)
+    for name in chosen:
+        at = f" (depth {result.found[name]})" if name in result.found else ""
+        print(f"  {name:<{width}}  {verdict(name)}{at}")
+    if first is not None:
+        print()
+        print(render(model, first))
+        if args.trace_out:
+            print(f"\ntrace written to {args.trace_out} (ITF); check it with "
+                  f"'bftcheck replay {args.trace_out}'")
+        if args.trace_html:
+            print(f"trace written to {args.trace_html} (HTML)")
+    elif args.trace_out or args.trace_html:
+        print("no violation, so no trace was written")
+    line = {
+        EXIT_OK: ("no property can be violated" if result.complete
+                  else f"no violation within {result.depth} steps"),
+        EXIT_VIOLATION: "violated: " + ", ".join(traces),
+        EXIT_INCOMPLETE: "no violation found, but the depth was not reached",
+    }[code]
+    print(f"result: {line} (exit {code})")
+    return code
+
+
+def _invariant(sym: Any, names: list[str]) -> tuple[Any, list[str]]:
+    """The invariant to check: `types` and the named parts (the shipped
+    strengthening, any of its conjuncts, or a safety property)."""
+    from bftcheck.model.inductive import INVARIANT_NAME, agreement_invariant
+
+    shipped = agreement_invariant(sym)
+    probe = sym.fresh("probe")
+    conjunct_names = [n for n, _ in shipped(probe)]
+    props = sym.state_properties()
+    choices = [INVARIANT_NAME] + conjunct_names + list(props)
+    for name in names:
+        if name not in choices:
+            raise ConfigError(f"unknown invariant {name!r}: choose from {', '.join(choices)}")
+    parts = ["types"] + [n for n in dict.fromkeys(names) if n != "types"]
+    if INVARIANT_NAME in parts:
+        parts = conjunct_names + [n for n in parts if n not in conjunct_names
+                                  and n != INVARIANT_NAME]
+
+    def invariant(s: list) -> list:
+        have = dict(shipped(s))
+        return [(n, have[n] if n in have else props[n](s)) for n in parts]
+
+    return invariant, parts
+
+
+def cmd_induct(args: argparse.Namespace) -> int:
+    from bftcheck.checker.smt import induct
+    from bftcheck.model.inductive import INVARIANT_NAME
+    from bftcheck.trace import Step, Trace, describe_config, from_states, render
+
+    cfg = build_config(args)
+    model, sym = _symbolic(cfg, "induct")
+    chosen = _safety_properties(model, sym, args.property, "induct")
+    invariant, parts = _invariant(sym, args.invariant or [INVARIANT_NAME])
+    result = induct(sym, invariant, chosen)
+    code = EXIT_OK if result.proved else EXIT_VIOLATION
+    anywhere = "a state satisfying the invariant (not necessarily reachable)"
+    trace = None
+    if result.states:
+        if len(result.states) == 2:
+            trace = from_states(model, cfg, result.states, result.failed_conjunct or
+                                result.failed, first=anywhere)
+        else:
+            trace = Trace(cfg, [Step(anywhere if result.failed != "initiation"
+                                     else "an initial state", result.states[0])],
+                          result.failed)
+    if args.json:
+        out = {
+            "engine": "z3-induct",
+            "config": cfg.to_dict(),
+            "invariant": parts,
+            "initiation": result.initiation,
+            "consecution": result.consecution,
+            "implies": result.implies,
+            "proved": result.proved,
+            "failed": result.failed,
+            "failed_conjunct": result.failed_conjunct,
+            "counterexample": [model.decode(s) for s in result.states],
+            "seconds": round(result.seconds, 3),
+            "exit_code": code,
+        }
+        print(json.dumps(out))
+        return code
+    print(f"bftcheck induct: {describe_config(cfg)}")
+    print(f"invariant: {' and '.join(parts)}")
+    rows = [("initiation: Init => Inv", result.initiation, result.failed == "initiation"),
+            ("consecution: Inv and Next => Inv'", result.consecution,
+             result.failed == "consecution")]
+    rows += [(f"Inv => {n}", result.implies.get(n, False), result.failed == f"implies {n}")
+             for n in chosen]
+    for text, ok, failed in rows:
+        verdict = "holds" if ok else ("FAILS" if failed else "not checked (an earlier "
+                                                              "obligation failed)")
+        print(f"  {text:<40} {verdict}")
+    print(f"  ({result.seconds:.2f} s)")
+    if trace is not None:
+        print()
+        if result.failed == "consecution":
+            print(f"counterexample to induction: the step breaks {result.failed_conjunct}")
+        elif result.failed == "initiation":
+            print(f"an initial state breaks {result.failed_conjunct}")
+        else:
+            print(f"a state satisfying the invariant where {result.failed[8:]} fails:")
+        print(render(model, trace))
+    if result.proved:
+        print(f"result: proved: the invariant is inductive and implies "
+              f"{', '.join(chosen)}, so they hold at every depth (exit 0)")
+    else:
+        print(f"result: not proved: {result.failed} fails (exit 1)")
+    return code
+
+
+def add_parsers(sub: Any) -> None:
+    b = sub.add_parser("bmc", help="Z3 bounded model checking: a violation within K steps?")
+    _config_options(b)
+    b.add_argument("--depth", type=int, required=True, metavar="K",
+                   help="unroll the transition relation up to K steps")
+    b.add_argument("--property", action="append", metavar="NAME",
+                   help="check only this safety property (repeatable)")
+    b.add_argument("--max-seconds", type=float, metavar="S",
+                   help="stop after the depth that passes S seconds")
+    b.add_argument("--trace-out", metavar="FILE", help="write the counterexample as ITF JSON")
+    b.add_argument("--trace-html", metavar="FILE", help="write the counterexample as HTML")
+    b.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    b.set_defaults(func=cmd_bmc)
+    i = sub.add_parser("induct", help="Z3: is an invariant inductive, and does it imply "
+                       "the safety properties?")
+    _config_options(i)
+    i.add_argument("--invariant", action="append", metavar="NAME",
+                   help="agreement-inductive (default, the shipped strengthening), one of "
+                        "its conjuncts, or a safety property; repeatable (conjoined)")
+    i.add_argument("--property", action="append", metavar="NAME",
+                   help="the safety property the invariant must imply (repeatable; "
+                        "default all)")
+    i.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    i.set_defaults(func=cmd_induct)
+
