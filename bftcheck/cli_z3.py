@@ -37,7 +37,11 @@ def _safety_properties(model: Any, sym: Any, asked: list[str] | None, command: s
     order = [p.name for p in model.properties() if p.name in known]
     if not asked:
         return order
-    names = [p.name for p in model.properties()]
+    from bftcheck.model import TendermintModel
+
+    # every property name, including those only partitioned configurations have
+    names = [p.name for p in TendermintModel(
+        Config(partitions=("halves",), max_partitions=2)).properties()]
     for name in asked:
         if name not in names:
             raise ConfigError(f"unknown property {name!r}: choose from {', '.join(order)} "

@@ -1,0 +1,107 @@
+"""`bftcheck bmc` and `bftcheck induct`: verdicts, exit codes, traces that
+replay, JSON, and bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bftcheck.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_bmc_finds_the_n4_f2_fork_and_its_trace_replays(tmp_path, capsys):
+    path = tmp_path / "fork.itf.json"
+    code, out, err = run(capsys, "bmc", "--preset", "n4-f2", "--depth", "7",
+                         "--property", "agreement", "--trace-out", str(path))
+    assert code == 1 and err == ""
+    lines = out.splitlines()
+    assert lines[1] == "unrolling the transition relation in Z3, up to 7 steps"
+    assert [" ".join(ln.split(":")[0].split()) for ln in lines[2:10]] == [
+        f"depth {d}" for d in range(8)]
+    assert "  agreement  violated (depth 7)" in lines
+    assert "Counterexample to agreement: 7 steps" in out
+    assert lines[-1] == "result: violated: agreement (exit 1)"
+    code, out, _ = run(capsys, "replay", str(path))
+    assert code == 1
+    assert "result: violation confirmed (the trace claims agreement) (exit 1)" in out
+
+
+def test_bmc_json_and_bounded_verdicts(capsys):
+    code, out, _ = run(capsys, "bmc", "--preset", "n4-f2", "--depth", "5", "--json")
+    assert code == 0  # no violation within 5 steps is what was asked
+    d = json.loads(out)
+    assert d["engine"] == "z3-bmc" and d["checked_depth"] == 5 and not d["complete"]
+    assert set(d["verdicts"].values()) == {"no violation within 5 steps"}
+    assert len(d["seconds_per_depth"]) == 6 and d["trace"] is None
+
+
+def test_bmc_complete_when_no_run_is_longer(capsys):
+    code, out, _ = run(capsys, "bmc", "--preset", "n4-f1", "--rounds", "1", "--depth", "12")
+    assert code == 0
+    assert "search: complete: no run has more than 10 steps" in out
+    assert "  agreement            holds" in out.splitlines()
+    assert out.splitlines()[-1] == "result: no property can be violated (exit 0)"
+
+
+def test_induct_proves_the_shipped_invariant_for_n4_f1(capsys):
+    code, out, _ = run(capsys, "induct", "--preset", "n4-f1")
+    assert code == 0
+    assert ("invariant: types and local and lock and decision-certificate and "
+            "precommit-certificate and no-amnesia and no-invalid") in out
+    assert "  consecution: Inv and Next => Inv'        holds" in out.splitlines()
+    assert out.splitlines()[-1].startswith("result: proved:")
+
+
+def test_induct_prints_a_two_state_counterexample_to_induction(capsys):
+    code, out, _ = run(capsys, "induct", "--mutant", "unlock-on-new-round")
+    assert code == 1
+    assert "counterexample to induction: the step breaks lock" in out
+    assert "  0. a state satisfying the invariant (not necessarily reachable)" in out
+    assert "Counterexample to lock: 1 step (" in out
+    assert out.splitlines()[-1] == "result: not proved: consecution fails (exit 1)"
+
+
+def test_induct_json_on_agreement_alone(capsys):
+    code, out, _ = run(capsys, "induct", "--invariant", "agreement", "--json")
+    d = json.loads(out)
+    assert code == 1 and d["exit_code"] == 1
+    assert d["invariant"] == ["types", "agreement"]
+    assert d["initiation"] and not d["consecution"] and d["failed_conjunct"] == "agreement"
+    assert len(d["counterexample"]) == 2
+    assert d["counterexample"][0]["decision"] != d["counterexample"][1]["decision"]
+
+
+def test_induct_with_faulty_power_over_a_third(capsys):
+    code, out, _ = run(capsys, "induct", "--preset", "n4-f2", "--property", "agreement")
+    assert code == 1
+    assert "a state satisfying the invariant where agreement fails:" in out
+
+
+BAD = [
+    (["bmc", "--preset", "n4-f2"], "required: --depth"),
+    (["bmc", "--depth", "-1"], "--depth -1"),
+    (["bmc", "--depth", "3", "--preset", "n4-split"], "does not model partitions"),
+    (["bmc", "--depth", "3", "--property", "recovery"], "'recovery' is not one"),
+    (["bmc", "--depth", "3", "--property", "nope"], "unknown property 'nope'"),
+    (["bmc", "--depth", "3", "--max-seconds", "0"], "--max-seconds 0"),
+    (["bmc", "--depth", "3", "--trace-out", "/nonexistent/t.json"], "does not exist"),
+    (["induct", "--invariant", "nope"], "unknown invariant 'nope'"),
+    (["induct", "--mutant", "no-block-sync"], "does not model partitions"),
+    (["induct", "--property", "decision-reachable"], "is not one"),
+]
+
+
+@pytest.mark.parametrize("argv,needle", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_one_line_exit_2(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("bftcheck: error: ")
+    assert needle in err
