@@ -101,7 +101,7 @@ def mutant_matrix() -> list[str]:
         cells = []
         for e in engines:
             c = row["engines"][e]
-            if row["control"]:
+            if row["control"] and c["caught"] is not None:
                 cells.append(("clean" if not c["caught"] else f"VIOLATED {c['prop']}")
                              + f" ({c['detail']}, {c['seconds']:.1f} s)")
             elif c["caught"] is None:

@@ -340,8 +340,10 @@ def cmd_mutants(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"  {text}", file=sys.stderr, flush=True)
 
+    if args.bmc_depth <= 0:
+        raise ConfigError(f"--bmc-depth {args.bmc_depth}: pass a positive number of steps")
     rows = matrix.matrix(engines, max_examples=args.max_examples, seed=args.seed,
-                         progress=progress)
+                         progress=progress, bmc_depth=args.bmc_depth)
     code = EXIT_OK if matrix.ok(rows) else EXIT_VIOLATION
     if args.json:
         print(json.dumps({"engines": engines, "rows": matrix.to_json(rows),
@@ -487,8 +489,10 @@ def make_parser() -> Parser:
     r.add_argument("--json", action="store_true", help="one JSON object on stdout")
     r.set_defaults(func=cmd_replay)
     mu = sub.add_parser("mutants", help="run every mutant through every engine: the matrix")
-    mu.add_argument("--engines", default="check,fuzz", metavar="E1,E2",
-                    help="engines to run (default check,fuzz)")
+    mu.add_argument("--engines", default="check,fuzz,bmc,induct", metavar="E1,E2",
+                    help="engines to run (default check,fuzz,bmc,induct)")
+    mu.add_argument("--bmc-depth", type=int, default=16, metavar="K",
+                    help="depth of the bmc engine (default 16)")
     mu.add_argument("--max-examples", type=int, default=10_000, metavar="N",
                     help="fuzzing budget per mutant (default 10000)")
     mu.add_argument("--seed", type=int, default=1, metavar="N", help="fuzzing seed (default 1)")

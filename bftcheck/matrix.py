@@ -8,6 +8,8 @@ rows must stay clean: the real protocol on the n4-f1 preset and on the
 partition mutants' configuration, and every mutant marked as a control (a
 variant that is not a bug). Recovery is a property of the whole state graph,
 which fuzzing cannot judge: the fuzz cell of a Recovery mutant is "n/a".
+The Z3 engines (bmc to a fixed depth, induct with the shipped invariant) do
+not encode partitions: their cells on partitioned configurations are "n/a".
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from bftcheck.config import Config, ConfigError
 from bftcheck.model import MUTANTS, TendermintModel
 from bftcheck.presets import preset
 
-ENGINES = ("check", "fuzz")
+ENGINES = ("check", "fuzz", "bmc", "induct")
+BMC_DEPTH = 16  # the deepest shortest counterexample of a mutant is 15 steps
 CONTROL = "real protocol (n4-f1)"
 CONTROL_SPLIT = "real protocol (split)"
 GRAPH_KINDS = ("recovery", "liveness")
@@ -80,8 +83,46 @@ def run_fuzz(cfg: Config, max_examples: int, seed: int,
     return Cell("fuzz", False, None, None, out.seconds, f"{out.examples:,} examples")
 
 
+def _safety(model: TendermintModel, props_named: list[str] | None) -> list[str]:
+    return [p.name for p in model.properties() if p.kind == "always"
+            and (props_named is None or p.name in props_named)]
+
+
+def run_bmc(cfg: Config, depth: int, props_named: list[str] | None = None) -> Cell:
+    from bftcheck.checker.smt import bmc
+    from bftcheck.model.symbolic import SymbolicRules
+
+    if cfg.partitioned:
+        return Cell("bmc", None, None, None, 0.0, "the Z3 encoding has no partitions")
+    model = TendermintModel(cfg)
+    r = bmc(SymbolicRules(model), _safety(model, props_named), depth)
+    if r.found:
+        prop = min(r.found, key=lambda n: r.found[n])
+        return Cell("bmc", True, prop, r.found[prop], r.seconds, f"depth {r.found[prop]}")
+    bound = "no run is longer" if r.complete else f"up to depth {r.depth}"
+    return Cell("bmc", False, None, None, r.seconds, bound)
+
+
+def run_induct(cfg: Config, props_named: list[str] | None = None) -> Cell:
+    """Caught when the shipped invariant does not prove the properties: it is
+    not inductive for the mutant's rules, or does not imply them."""
+    from bftcheck.checker.smt import induct
+    from bftcheck.model.inductive import agreement_invariant
+    from bftcheck.model.symbolic import SymbolicRules
+
+    if cfg.partitioned:
+        return Cell("induct", None, None, None, 0.0, "the Z3 encoding has no partitions")
+    model = TendermintModel(cfg)
+    sym = SymbolicRules(model)
+    r = induct(sym, agreement_invariant(sym), _safety(model, props_named))
+    if r.proved:
+        return Cell("induct", False, None, None, r.seconds, "invariant proved")
+    what = r.failed_conjunct or r.failed.removeprefix("implies ")
+    return Cell("induct", True, what, len(r.states) - 1, r.seconds, r.failed)
+
+
 def matrix(engines: list[str], max_examples: int = 10_000, seed: int = 1,
-           progress=None) -> list[dict]:
+           progress=None, bmc_depth: int = BMC_DEPTH) -> list[dict]:
     """One row per mutant plus the control row; each row maps engine -> Cell."""
     rows = []
     jobs = [(name, m.breaks, m.control, Config(**m.catch, mutant=name, name=f"mutant-{name}"))
@@ -97,6 +138,10 @@ def matrix(engines: list[str], max_examples: int = 10_000, seed: int = 1,
             named = judged(cfg, breaks) if not control else None
             if engine == "check":
                 cells[engine] = run_check(cfg, named)
+            elif engine == "bmc":
+                cells[engine] = run_bmc(cfg, bmc_depth, named)
+            elif engine == "induct":
+                cells[engine] = run_induct(cfg, named)
             elif breaks in RECOVERY_PROPERTIES and not control:
                 cells[engine] = Cell("fuzz", None, None, None, 0.0,
                                      "fuzzing cannot judge a property of the state graph")
@@ -121,6 +166,8 @@ def ok(rows: list[dict]) -> bool:
 def describe(cell: Cell) -> str:
     if cell.caught is None:
         return f"n/a ({cell.detail})"
+    if cell.caught and cell.engine == "induct":
+        return f"caught: {cell.detail} ({cell.prop}), {cell.seconds:.1f} s"
     if cell.caught:
         return f"caught: {cell.prop}, {cell.length} steps, {cell.seconds:.1f} s"
     return f"not caught ({cell.detail}, {cell.seconds:.1f} s)"
@@ -133,7 +180,7 @@ def render(rows: list[dict], engines: list[str]) -> str:
         cells = []
         for e in engines:
             c = row["cells"][e]
-            if row["control"]:
+            if row["control"] and c.caught is not None:
                 cells.append(("clean" if not c.caught else f"VIOLATED: {c.prop}")
                              + f" ({c.detail}, {c.seconds:.1f} s)")
             else:

@@ -74,20 +74,30 @@ def bmc(sym: Any, properties: list[str], depth: int,
             result.complete = True
             result.times.append(DepthTime(d, time.perf_counter() - t0))
             break
-        for name in list(pending):
-            if name in states:
-                bad = z3.Not(states[name](path[d]))
-            elif d > 0:
-                bad = z3.Not(steps[name](path[d - 1], path[d]))
-            else:
-                continue
+        # One query for all pending properties: "can any of them fail here?"
+        # Usually not, and one unsat answer settles the depth; on sat, the
+        # model shows which failed, and the rest are asked again.
+        while pending:
+            bad = {}
+            for name in pending:
+                if name in states:
+                    bad[name] = z3.Not(states[name](path[d]))
+                elif d > 0:
+                    bad[name] = z3.Not(steps[name](path[d - 1], path[d]))
+            if not bad:
+                break
             solver.push()
-            solver.add(bad)
-            if solver.check() == z3.sat:
-                m = solver.model()
-                result.found[name] = d
-                result.paths[name] = [sym.value(m, s) for s in path]
-                pending.remove(name)
+            solver.add(z3.Or(list(bad.values())))
+            if solver.check() != z3.sat:
+                solver.pop()
+                break
+            m = solver.model()
+            values = [sym.value(m, s) for s in path]
+            for name, formula in bad.items():
+                if z3.is_true(m.eval(formula, model_completion=True)):
+                    result.found[name] = d
+                    result.paths[name] = values
+                    pending.remove(name)
             solver.pop()
         result.depth = d
         result.times.append(DepthTime(d, time.perf_counter() - t0))

@@ -105,3 +105,32 @@ def test_bad_input_one_line_exit_2(capsys, argv, needle):
     assert out == ""
     assert err.count("\n") == 1 and err.startswith("bftcheck: error: ")
     assert needle in err
+
+
+def test_mutant_matrix_with_induct(capsys):
+    code, out, _ = run(capsys, "mutants", "--engines", "induct", "--json", "--quiet")
+    d = json.loads(out)
+    assert code == 0 and d["all_caught_and_control_clean"] is True
+    rows = {r["mutant"]: r["engines"]["induct"] for r in d["rows"]}
+    assert rows["real protocol (n4-f1)"]["caught"] is False
+    assert rows["unlock-on-new-round"]["caught"] is True
+    assert rows["unlock-on-new-round"]["prop"] == "lock"
+    for name in ("no-block-sync", "unverified-sync", "regossip-all-heights",
+                 "real protocol (split)"):
+        assert rows[name]["caught"] is None  # no partitions in the Z3 encoding
+
+
+def test_matrix_bmc_cell():
+    from bftcheck.config import Config
+    from bftcheck.matrix import run_bmc
+    from bftcheck.model.mutants import MUTANTS
+
+    cell = run_bmc(Config(**MUTANTS["weak-quorum"].catch, mutant="weak-quorum"), 9)
+    assert (cell.caught, cell.prop, cell.length) == (True, "agreement", 9)
+    cell = run_bmc(Config(**MUTANTS["weak-quorum"].catch, mutant="weak-quorum"), 8)
+    assert cell.caught is False and cell.detail == "up to depth 8"
+
+
+def test_mutants_bmc_depth_must_be_positive(capsys):
+    code, out, err = run(capsys, "mutants", "--bmc-depth", "0")
+    assert code == 2 and out == "" and "--bmc-depth 0" in err
