@@ -19,14 +19,10 @@ from bftcheck.cli import (
 from bftcheck.config import Config, ConfigError
 
 
-def _symbolic(cfg: Config, command: str) -> tuple[Any, Any]:
+def _symbolic(cfg: Config) -> tuple[Any, Any]:
     from bftcheck.model import TendermintModel
     from bftcheck.model.symbolic import SymbolicRules
 
-    if cfg.partitioned:
-        raise ConfigError(f"{command} does not model partitions (gossip reach, split/heal, "
-                          f"block sync): drop --partitions/components, or use 'bftcheck "
-                          f"check' for partitioned configurations")
     model = TendermintModel(cfg)
     return model, SymbolicRules(model)
 
@@ -64,7 +60,7 @@ def cmd_bmc(args: argparse.Namespace) -> int:
         raise ConfigError(f"--max-seconds {args.max_seconds}: pass a positive number")
     _writable(args.trace_out)
     _writable(args.trace_html)
-    model, sym = _symbolic(cfg, "bmc")
+    model, sym = _symbolic(cfg)
     chosen = _safety_properties(model, sym, args.property, "bmc")
     if not args.json:
         print(f"bftcheck bmc: {describe_config(cfg)}")
@@ -175,7 +171,7 @@ def cmd_induct(args: argparse.Namespace) -> int:
     from bftcheck.trace import Step, Trace, describe_config, from_states, render
 
     cfg = build_config(args)
-    model, sym = _symbolic(cfg, "induct")
+    model, sym = _symbolic(cfg)
     chosen = _safety_properties(model, sym, args.property, "induct")
     invariant, parts = _invariant(sym, args.invariant or [INVARIANT_NAME])
     result = induct(sym, invariant, chosen)

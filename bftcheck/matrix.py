@@ -8,8 +8,8 @@ rows must stay clean: the real protocol on the n4-f1 preset and on the
 partition mutants' configuration, and every mutant marked as a control (a
 variant that is not a bug). Recovery is a property of the whole state graph,
 which fuzzing cannot judge: the fuzz cell of a Recovery mutant is "n/a".
-The Z3 engines (bmc to a fixed depth, induct with the shipped invariant) do
-not encode partitions: their cells on partitioned configurations are "n/a".
+So can neither Z3 engine (bmc to a fixed depth, induct with the shipped
+invariant): their cells of a Recovery mutant are "n/a" too.
 """
 
 from __future__ import annotations
@@ -92,8 +92,6 @@ def run_bmc(cfg: Config, depth: int, props_named: list[str] | None = None) -> Ce
     from bftcheck.checker.smt import bmc
     from bftcheck.model.symbolic import SymbolicRules
 
-    if cfg.partitioned:
-        return Cell("bmc", None, None, None, 0.0, "the Z3 encoding has no partitions")
     model = TendermintModel(cfg)
     r = bmc(SymbolicRules(model), _safety(model, props_named), depth)
     if r.found:
@@ -110,8 +108,6 @@ def run_induct(cfg: Config, props_named: list[str] | None = None) -> Cell:
     from bftcheck.model.inductive import agreement_invariant
     from bftcheck.model.symbolic import SymbolicRules
 
-    if cfg.partitioned:
-        return Cell("induct", None, None, None, 0.0, "the Z3 encoding has no partitions")
     model = TendermintModel(cfg)
     sym = SymbolicRules(model)
     r = induct(sym, agreement_invariant(sym), _safety(model, props_named))
@@ -138,13 +134,13 @@ def matrix(engines: list[str], max_examples: int = 10_000, seed: int = 1,
             named = judged(cfg, breaks) if not control else None
             if engine == "check":
                 cells[engine] = run_check(cfg, named)
+            elif breaks in RECOVERY_PROPERTIES and not control:
+                cells[engine] = Cell(engine, None, None, None, 0.0,
+                                     f"{engine} cannot judge a property of the state graph")
             elif engine == "bmc":
                 cells[engine] = run_bmc(cfg, bmc_depth, named)
             elif engine == "induct":
                 cells[engine] = run_induct(cfg, named)
-            elif breaks in RECOVERY_PROPERTIES and not control:
-                cells[engine] = Cell("fuzz", None, None, None, 0.0,
-                                     "fuzzing cannot judge a property of the state graph")
             else:
                 cells[engine] = run_fuzz(cfg, max_examples, seed, named)
         rows.append({"mutant": name, "breaks": breaks, "control": control, "cells": cells})

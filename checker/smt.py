@@ -134,7 +134,7 @@ def induct(sym: Any, invariant: Callable[[list], list[tuple[str, z3.BoolRef]]],
     does it imply each property? Stops at the first failed obligation and
     returns its counterexample: one state (initiation, implication) or two
     (consecution: a state satisfying the invariant and a successor that
-    does not)."""
+    does not, blaming the first conjunct in order that a step can break)."""
     start = time.perf_counter()
     states = sym.state_properties()
     s, t = sym.fresh("s"), sym.fresh("t")
@@ -144,18 +144,12 @@ def induct(sym: Any, invariant: Callable[[list], list[tuple[str, z3.BoolRef]]],
     inv_s = invariant(s)
     out = InductionResult(False, False, {}, 0.0)
 
-    def broken(solver: z3.Solver, conjuncts: list[tuple[str, z3.BoolRef]]) -> str:
-        m = solver.model()
-        for name, f in conjuncts:
-            if z3.is_false(m.eval(f, model_completion=True)):
-                return name
-        return ""
-
     solver = _solver()
     solver.add(sym.init(s), z3.Not(z3.And([f for _, f in inv_s])))
     if solver.check() == z3.sat:
         out.failed, out.states = "initiation", [sym.value(solver.model(), s)]
-        out.failed_conjunct = broken(solver, inv_s)
+        out.failed_conjunct = next(n for n, f in inv_s if z3.is_false(
+            solver.model().eval(f, model_completion=True)))
         out.seconds = time.perf_counter() - start
         return out
     out.initiation = True
@@ -165,9 +159,17 @@ def induct(sym: Any, invariant: Callable[[list], list[tuple[str, z3.BoolRef]]],
     solver.add(sym.trans(s, t))
     solver.add(z3.Not(z3.And([f for _, f in inv_t])))
     if solver.check() == z3.sat:
-        m = solver.model()
-        out.failed, out.states = "consecution", [sym.value(m, s), sym.value(m, t)]
-        out.failed_conjunct = broken(solver, inv_t)
+        # Which conjunct to blame should not depend on the model Z3 happens to
+        # pick: the first one, in order, that some step breaks.
+        for name, f in inv_t:
+            solver = _solver()
+            solver.add([g for _, g in inv_s])
+            solver.add(sym.trans(s, t), z3.Not(f))
+            if solver.check() == z3.sat:
+                m = solver.model()
+                out.failed, out.states = "consecution", [sym.value(m, s), sym.value(m, t)]
+                out.failed_conjunct = name
+                break
         out.seconds = time.perf_counter() - start
         return out
     out.consecution = True

@@ -8,7 +8,7 @@ and of the published TendermintAccInv spec), each about one correct
 validator, so that Agreement follows by quorum arithmetic alone:
 
 * `types`: every byte holds a value of its kind (the states the rules are
-  written for).
+  written for; with partitions, also the network state and reach bytes).
 * `local`: a validator has sent nothing in rounds after its current one or
   at later heights, its messages of the current round match its step, and
   it has decided exactly the heights below its current one.
@@ -86,10 +86,19 @@ def agreement_invariant(sym: SymbolicRules) -> Callable[[State], Conjuncts]:
     def conjuncts(s: State) -> Conjuncts:
         types, local, lock, dec_cert, pc_cert, amnesia, invalid = ([] for _ in range(7))
         types.append(z3.ULE(s[lay.budget_used], sym.budget))
+        if lay.partitioned:  # network.py: the network state, and reach of unsent messages
+            types.append(z3.ULE(s[lay.net], len(lay.splits)))
+            types.append(z3.ULE(s[lay.events], lay.cfg.max_partitions))
+            everyone = (1 << lay.n) - 1
+            for value_at, reach_at, _, _ in lay.message_slots():
+                types.append(z3.Implies(s[value_at] == 0, s[reach_at] == 0))
+                types.append(s[reach_at] & ~everyone & 0xFF == 0)
         for bi in range(len(lay.byzantine)):
             for h in range(lay.H):
                 for r in range(lay.R):
-                    allowed = sum(1 << c for c in lay.byz_vote_codes)
+                    # vote codes, and x: a POL for a correct proposer's x
+                    # proposal would draw x votes (excluded by no-invalid)
+                    allowed = sum(1 << c for c in lay.byz_vote_codes) | 1 << lay.invalid
                     for off in (lay.byz_prevote(bi, h, r), lay.byz_precommit(bi, h, r)):
                         types.append(s[off] & ~allowed & 0xFF == 0)
         for h in range(lay.H):

@@ -17,8 +17,12 @@ byzantine.py: a set D of Byzantine senders not yet recorded for the value,
 whose power lifts the count to the threshold while no proper subset does,
 within the budget.
 
-Partitions (reach bytes, gossip closure, block sync) are not transcribed:
-the engines that use this module reject a partitioned configuration.
+Partitions are transcribed too (network.py, blocksync.py): a correct
+message's reach byte is set to the sender's component when it is sent,
+rules read only what reached the validator, every successor is closed under
+gossip (`settle`, the fixpoint unrolled: each productive round adds a
+correct holder, so n + 1 rounds reach it), and Split, Heal and SyncBlock are
+instances like the rules' own.
 """
 
 from __future__ import annotations
@@ -97,13 +101,12 @@ Draw = tuple[list[z3.BoolRef], list[tuple[int, int]]]
 
 class SymbolicRules:
     """Init, the transition relation and the safety properties of one
-    non-partitioned configuration as Z3 formulas."""
+    configuration as Z3 formulas."""
 
     def __init__(self, model: TendermintModel) -> None:
         self.model = model
         self.lay = lay = model.lay
-        if lay.partitioned:
-            raise ValueError("the Z3 encoding does not model partitions")
+        self.net = model.net  # network.Network, or None without partitions
         self.mutant = model.mutant
         total = lay.total
         # power sums never overflow: 3 * total fits
@@ -119,6 +122,10 @@ class SymbolicRules:
         self.correct_power = tuple(lay.powers[i] for i in lay.correct)
         self.byz_power = tuple(lay.powers[i] for i in lay.byzantine)
         self.budget = lay.cfg.byz_budget
+        if self.mutant == "unverified-sync":  # blocksync accepts f + 1
+            self.certifies: Callable[[z3.BitVecRef], z3.BoolRef] = self.skip
+        else:
+            self.certifies = self.quorum
 
     # -- states ------------------------------------------------------------------
     def fresh(self, name: str) -> State:
@@ -153,14 +160,20 @@ class SymbolicRules:
                       for g, b in branches])
 
     def instances(self, s: State) -> list[Instance]:
-        """Every step instance from `s` (guards and writes as terms over `s`)."""
+        """Every step instance from `s` (guards and writes as terms over `s`;
+        with partitions, `settle` of the written state is the successor)."""
         out = []
         for ci in range(len(self.lay.correct)):
             out.extend(self._validator_instances(s, ci))
+            if self.net is not None and self.mutant != "no-block-sync":
+                out.extend(self._sync_instances(s, ci))
+        if self.net is not None:
+            out.extend(self._network_instances(s))
         return out
 
-    def step(self, inst: Instance, s: State, t: State) -> z3.BoolRef:
-        return z3.And(inst.guards + [t[i] == inst.buf[i] for i in range(self.lay.size)])
+    def successor(self, inst: Instance) -> State:
+        """The state an instance leads to (closed under gossip)."""
+        return self.settle([inst.buf[i] for i in range(self.lay.size)])
 
     def trans(self, s: State, t: State, name: str | None = None) -> z3.BoolRef:
         """The transition relation: `t` is a successor of `s`.
@@ -178,12 +191,119 @@ class SymbolicRules:
             parts.append(z3.Implies(sel == k, z3.And(inst.guards)))
             for off, value in inst.buf.writes.items():
                 writers.setdefault(off, []).append((k, value))
+        written = []
         for i in range(self.lay.size):
             nxt = s[i]
             for k, value in writers.get(i, []):
                 nxt = z3.If(sel == k, value, nxt)
-            parts.append(t[i] == nxt)
+            written.append(nxt)
+        parts.extend(a == b for a, b in zip(t, self.settle(written), strict=True))
         return z3.And(parts)
+
+    # -- the network (network.py) ------------------------------------------------------
+    def _peers(self, net: Term, i: int) -> Term:
+        """peers[net][i]: who shares a component with validator i."""
+        assert self.net is not None
+        out = byte(self.net.peers[0][i])
+        for k in range(1, len(self.net.peers)):
+            out = z3.If(net == k, byte(self.net.peers[k][i]), out)
+        return out
+
+    def _sees(self, buf: Buffer, at: int, viewer: int | None) -> z3.BoolRef:
+        if viewer is None:
+            return z3.BoolVal(True)
+        return buf[self.lay.reach(at)] & (1 << viewer) != 0
+
+    def _send(self, buf: Buffer, at: int, code: Term | int, sender: int) -> None:
+        buf[at] = code
+        if self.net is not None:
+            buf[self.lay.reach(at)] = self._peers(buf[self.lay.net], sender)
+
+    def settle(self, t: State) -> State:
+        """Network.settle: close every sent message's reach under gossip by the
+        correct holders at its height, then forget reach of left heights."""
+        if self.net is None:
+            return t
+        lay = self.lay
+        out = list(t)
+        peers = [self._peers(t[lay.net], q) for q in lay.correct]
+        heights = [t[b + HEIGHT] for b in lay.local]
+        everyone = byte(self.net.everyone)
+        for value_at, reach_at, h, _ in self.net.slots:
+            reach = t[reach_at]
+            for _ in range(len(lay.correct) + 1):
+                grown = reach
+                for q in range(len(lay.correct)):
+                    holder = reach & (1 << q) != 0
+                    if not self.net.regossip_all_heights:
+                        holder = z3.And(holder, heights[q] == h)
+                    grown = grown | z3.If(holder, peers[q], byte(0))
+                reach = grown
+            sent = t[value_at] != 0
+            left = z3.And([z3.UGT(x, h) for x in heights])
+            out[reach_at] = z3.If(sent, z3.If(left, everyone, reach), t[reach_at])
+        return out
+
+    def _network_instances(self, s: State) -> Iterator[Instance]:
+        """Split a whole network, or heal a split one, within --max-partitions."""
+        lay = self.lay
+        assert self.net is not None
+        budget = z3.ULT(s[lay.events], self.model.cfg.max_partitions)
+        for k in range(1, len(lay.splits) + 1):
+            buf = Buffer(s)
+            buf[lay.net] = k
+            buf[lay.events] = s[lay.events] + 1
+            yield Instance(f"Split({self.net.split_name(k)})", [budget, s[lay.net] == 0], buf)
+        buf = Buffer(s)
+        buf[lay.net] = 0
+        buf[lay.events] = s[lay.events] + 1
+        yield Instance("Heal", [budget, s[lay.net] != 0], buf)
+
+    def _sync_instances(self, s: State, ci: int) -> Iterator[Instance]:
+        """Block sync (tendermint._sync_steps): from a peer in the component,
+        the decided block of the validator's height with a certificate of the
+        precommits the peer holds, verified, then Decide."""
+        lay = self.lay
+        me = lay.correct[ci]
+        b = lay.local[ci]
+        src = Buffer(s)
+        for h in range(lay.H):
+            here = s[b + HEIGHT] == h
+            for j in range(lay.n):
+                if j == me:
+                    continue
+                linked = self._peers(s[lay.net], me) & (1 << j) != 0
+                if lay.is_byz[j]:
+                    offers = [(v, []) for v in lay.byz_vote_codes[1:]]
+                else:
+                    decided = s[lay.local[lay.correct.index(j)] + LOCAL_FIELDS + h]
+                    offers = [(v, [decided == v]) for v in lay.proposable]
+                for v, offered in offers:
+                    if not self.valid(v):
+                        continue
+                    for rd in range(lay.R):
+                        for draw in self.for_value(src, PRECOMMIT_KIND, h, rd, v,
+                                                   enough=self.certifies, viewer=j):
+                            guards, adds = self._combine(src, [draw])
+                            buf = src.copy()
+                            self._apply(buf, adds)
+                            held = []  # the peer's certificate: the precommits it holds
+                            for ck, i in enumerate(lay.correct):
+                                at = lay.precommit(ck, h, rd)
+                                held.append((z3.And(s[at] == v, self._sees(src, at, j)),
+                                             lay.powers[i], at))
+                            signed = [(buf.bit(lay.byz_precommit(bi, h, rd), 1 << v), pw)
+                                      for bi, pw in enumerate(self.byz_power)]
+                            power = self._sum([(c, pw) for c, pw, _ in held] + signed)
+                            for c, _, at in held:  # the receiver now holds it
+                                reach = lay.reach(at)
+                                buf[reach] = buf[reach] | z3.If(c, byte(1 << me), byte(0))
+                            for g, nb in self._decide(buf, ci, h, v):
+                                yield Instance(
+                                    f"SyncBlock({validator_name(me)}, h{h} from "
+                                    f"{validator_name(j)})",
+                                    [here, linked] + offered + guards
+                                    + [self.certifies(power)] + g, nb)
 
     # -- Algorithm 1, transcribed ---------------------------------------------------
     def _budget_ok(self, buf: Buffer, n: int) -> z3.BoolRef:
@@ -196,15 +316,15 @@ class SymbolicRules:
         if additions:
             buf[self.lay.budget_used] = buf[self.lay.budget_used] + len(additions)
 
-    def _votes_for(self, buf: Buffer, kind: int, h: int, r: int,
-                   code: int) -> tuple[z3.BitVecRef, list[tuple[int, int]]]:
-        """Power of `kind` messages for `code` at (h, r), and the free
-        Byzantine slots as (offset, power)."""
+    def _votes_for(self, buf: Buffer, kind: int, h: int, r: int, code: int,
+                   viewer: int | None) -> tuple[z3.BitVecRef, list[tuple[int, int]]]:
+        """Power of `kind` messages for `code` at (h, r) that reached `viewer`,
+        and the free Byzantine slots as (offset, power)."""
         lay = self.lay
         parts = []
         for ci, pw in enumerate(self.correct_power):
             at = lay.prevote(ci, h, r) if kind == PREVOTE_KIND else lay.precommit(ci, h, r)
-            parts.append((buf[at] == code, pw))
+            parts.append((z3.And(buf[at] == code, self._sees(buf, at, viewer)), pw))
         byz = []
         for bi, pw in enumerate(self.byz_power):
             off = lay.byz_prevote(bi, h, r) if kind == PREVOTE_KIND else lay.byz_precommit(bi, h, r)
@@ -213,10 +333,11 @@ class SymbolicRules:
         return self._sum(parts), byz
 
     def for_value(self, buf: Buffer, kind: int, h: int, r: int, code: int,
-                  enough: Callable[[z3.BitVecRef], z3.BoolRef] | None = None) -> list[Draw]:
+                  enough: Callable[[z3.BitVecRef], z3.BoolRef] | None = None,
+                  viewer: int | None = None) -> list[Draw]:
         """byzantine.Tally.for_value: the draws as guarded additions."""
         enough = enough or self.quorum
-        have, byz = self._votes_for(buf, kind, h, r, code)
+        have, byz = self._votes_for(buf, kind, h, r, code, viewer)
         bit = 1 << code
         out: list[Draw] = [([enough(have)], [])]
         for k in range(1, len(byz) + 1):
@@ -228,22 +349,24 @@ class SymbolicRules:
                 out.append((guards, [(off, bit) for off, _ in combo]))
         return out
 
-    def _any_quorum(self, buf: Buffer, kind: int, h: int, r: int) -> z3.BoolRef:
+    def _any_quorum(self, buf: Buffer, kind: int, h: int, r: int,
+                    viewer: int | None) -> z3.BoolRef:
         lay = self.lay
         parts = []
         for ci, pw in enumerate(self.correct_power):
             at = lay.prevote(ci, h, r) if kind == PREVOTE_KIND else lay.precommit(ci, h, r)
-            parts.append((buf[at] != 0, pw))
+            parts.append((z3.And(buf[at] != 0, self._sees(buf, at, viewer)), pw))
         return self.quorum(self._sum(parts, sum(self.byz_power)))
 
-    def _round_skip(self, buf: Buffer, h: int, r: int) -> z3.BoolRef:
+    def _round_skip(self, buf: Buffer, h: int, r: int, viewer: int | None) -> z3.BoolRef:
         lay = self.lay
         parts = []
         for ci, pw in enumerate(self.correct_power):
-            sent = [buf[lay.prevote(ci, h, r)] != 0, buf[lay.precommit(ci, h, r)] != 0]
+            ats = [lay.prevote(ci, h, r), lay.precommit(ci, h, r)]
             if lay.proposer(h, r) == lay.correct[ci]:
-                sent.append(buf[lay.proposal(h, r)] != 0)
-            parts.append((z3.Or(sent), pw))
+                ats.append(lay.proposal(h, r))
+            parts.append((z3.Or([z3.And(buf[at] != 0, self._sees(buf, at, viewer))
+                                 for at in ats]), pw))
         return self.skip(self._sum(parts, sum(self.byz_power)))
 
     def _start_round(self, buf: Buffer, ci: int, h: int,
@@ -262,32 +385,35 @@ class SymbolicRules:
             return [([], buf)]
         out = []
         has_valid = buf[b + VALID_VALUE] != 0
+        me = lay.correct[ci]
         nb = buf.copy()  # lines 15-16: propose validValue
-        nb[lay.proposal(h, r)] = buf[b + VALID_VALUE]
+        self._send(nb, lay.proposal(h, r), buf[b + VALID_VALUE], me)
         nb[lay.proposal_vr(h, r)] = buf[b + VALID_ROUND]
         out.append(([has_valid], nb))
         for v in lay.valid_codes:  # line 18: any valid value
             nb = buf.copy()
-            nb[lay.proposal(h, r)] = v
+            self._send(nb, lay.proposal(h, r), v, me)
             nb[lay.proposal_vr(h, r)] = buf[b + VALID_ROUND]
             out.append(([z3.Not(has_valid)], nb))
         return out
 
-    def _proposals(self, buf: Buffer, h: int, r: int,
-                   with_vr: bool) -> list[tuple[int, int | None, list[z3.BoolRef], list]]:
-        """(value, validRound, guards, additions) of the proposals of (h, r);
-        validRound is None when the rule ignores it (`with_vr` False)."""
+    def _proposals(self, buf: Buffer, h: int, r: int, with_vr: bool,
+                   viewer: int | None) -> list[tuple[int, int | None, list[z3.BoolRef], list]]:
+        """(value, validRound, guards, additions) of the proposals of (h, r)
+        that reached `viewer`; validRound is None when the rule ignores it."""
         lay = self.lay
         q = lay.proposer(h, r)
         out = []
         if not lay.is_byz[q]:
             at = lay.proposal(h, r)
+            seen = self._sees(buf, at, viewer)
             for v in lay.proposable:
                 if not with_vr:
-                    out.append((v, None, [buf[at] == v], []))
+                    out.append((v, None, [buf[at] == v, seen], []))
                     continue
                 for vr in range(-1, r):
-                    out.append((v, vr, [buf[at] == v, buf[lay.proposal_vr(h, r)] == vr + 1], []))
+                    out.append((v, vr, [buf[at] == v, seen,
+                                        buf[lay.proposal_vr(h, r)] == vr + 1], []))
             return out
         base = lay.byz_proposal(h, r)
         can_draw = z3.ULT(buf[lay.budget_used], self.budget)
@@ -300,10 +426,11 @@ class SymbolicRules:
                 out.append((v, vr, [z3.Not(buf.bit(off, mask)), can_draw], [(off, mask)]))
         return out
 
-    def _by_value(self, buf: Buffer, h: int, r: int) -> Iterator[tuple[int, list, list]]:
+    def _by_value(self, buf: Buffer, h: int, r: int,
+                  viewer: int | None) -> Iterator[tuple[int, list, list]]:
         """Lines 36 and 49 take one proposal per valid value: a recorded one
         when there is one (no draw), else each drawable (value, validRound)."""
-        props = [p for p in self._proposals(buf, h, r, with_vr=False) if self.valid(p[0])]
+        props = [p for p in self._proposals(buf, h, r, False, viewer) if self.valid(p[0])]
         for v in dict.fromkeys(p[0] for p in props):
             mine = [p for p in props if p[0] == v]
             present = z3.Or([z3.And(g) for _, _, g, add in mine if not add])
@@ -353,6 +480,7 @@ class SymbolicRules:
                          r: int) -> Iterator[Instance]:
         lay, mutant = self.lay, self.mutant
         me = lay.correct[ci]
+        viewer = me if self.net is not None else None
         step = s[b + STEP]
         locked_value, locked_round = s[b + LOCKED_VALUE], s[b + LOCKED_ROUND]
         prevote_at = lay.prevote(ci, h, r)
@@ -360,33 +488,33 @@ class SymbolicRules:
         at_propose, at_prevote = step == PROPOSE, step == PREVOTE
 
         # lines 22-33: prevote on a proposal
-        for v, vr, pguards, padd in self._proposals(s, h, r, with_vr=True):
+        for v, vr, pguards, padd in self._proposals(s, h, r, True, viewer):
             assert vr is not None
             if vr == -1:
                 ok = z3.And(self.valid(v), z3.Or(locked_round == 0, locked_value == v,
                                                   mutant == "no-lock"))
                 pols: list[Draw] = [([], [])]
             else:
-                pols = self.for_value(s, PREVOTE_KIND, h, vr, v)
+                pols = self.for_value(s, PREVOTE_KIND, h, vr, v, viewer=viewer)
                 ok = z3.And(self.valid(v), z3.Or(z3.ULE(locked_round, vr + 1),
                                                   locked_value == v, mutant == "no-lock"))
             for pol in pols:
                 guards, adds = self._combine(s, [(pguards, padd), pol])
                 buf = s.copy()
                 self._apply(buf, adds)
-                buf[prevote_at] = z3.If(ok, byte(v), byte(NIL))
+                self._send(buf, prevote_at, z3.If(ok, byte(v), byte(NIL)), me)
                 buf[b + STEP] = PREVOTE
                 yield Instance("Prevote", [at_propose] + guards, buf)
         if lay.proposer(h, r) != me:  # lines 57-60
             buf = s.copy()
-            buf[prevote_at] = NIL
+            self._send(buf, prevote_at, NIL, me)
             buf[b + STEP] = PREVOTE
             yield Instance("TimeoutPropose", [at_propose], buf)
 
         # lines 36-43
         first_time = [z3.UGE(step, PREVOTE), z3.ULE(s[b + VALID_ROUND], r)]
-        for v, pguards, padd in self._by_value(s, h, r):
-            for pol in self.for_value(s, PREVOTE_KIND, h, r, v):
+        for v, pguards, padd in self._by_value(s, h, r, viewer):
+            for pol in self.for_value(s, PREVOTE_KIND, h, r, v, viewer=viewer):
                 guards, adds = self._combine(s, [(pguards, padd), pol])
                 for name, at_step in (("Precommit", at_prevote),
                                       ("UpdateValid", step == PRECOMMIT)):
@@ -395,40 +523,40 @@ class SymbolicRules:
                     if name == "Precommit":
                         buf[b + LOCKED_VALUE] = v
                         buf[b + LOCKED_ROUND] = r + 1
-                        buf[precommit_at] = v
+                        self._send(buf, precommit_at, v, me)
                         buf[b + STEP] = PRECOMMIT
                     buf[b + VALID_VALUE] = v
                     buf[b + VALID_ROUND] = r + 1
                     yield Instance(name, first_time + [at_step] + guards, buf)
 
         # lines 44-46, and 34-35 with 61-64
-        for draw in self.for_value(s, PREVOTE_KIND, h, r, NIL):
+        for draw in self.for_value(s, PREVOTE_KIND, h, r, NIL, viewer=viewer):
             guards, adds = self._combine(s, [draw])
             buf = s.copy()
             self._apply(buf, adds)
-            buf[precommit_at] = NIL
+            self._send(buf, precommit_at, NIL, me)
             buf[b + STEP] = PRECOMMIT
             yield Instance("Precommit", [at_prevote] + guards, buf)
         buf = s.copy()
-        buf[precommit_at] = NIL
+        self._send(buf, precommit_at, NIL, me)
         buf[b + STEP] = PRECOMMIT
         yield Instance("TimeoutPrevote",
-                       [at_prevote, self._any_quorum(s, PREVOTE_KIND, h, r)], buf)
+                       [at_prevote, self._any_quorum(s, PREVOTE_KIND, h, r, viewer)], buf)
 
         # lines 47-48 and 65-67
         if r + 1 < lay.R:
-            quorum = self._any_quorum(s, PRECOMMIT_KIND, h, r)
+            quorum = self._any_quorum(s, PRECOMMIT_KIND, h, r, viewer)
             for g, nb in self._start_round(s, ci, h, r + 1):
                 yield Instance("TimeoutPrecommit", [quorum] + g, nb)
 
         # lines 49-54
         kind = PREVOTE_KIND if mutant == "decide-on-prevotes" else PRECOMMIT_KIND
         for rd in range(lay.R):
-            for v, pguards, padd in self._by_value(s, h, rd):
+            for v, pguards, padd in self._by_value(s, h, rd, viewer):
                 extra = []
                 if mutant == "decide-stays-in-height":
                     extra = [s[b + LOCAL_FIELDS + h] != v]
-                for q in self.for_value(s, kind, h, rd, v):
+                for q in self.for_value(s, kind, h, rd, v, viewer=viewer):
                     guards, adds = self._combine(s, [(pguards, padd), q])
                     buf = s.copy()
                     self._apply(buf, adds)
@@ -437,7 +565,7 @@ class SymbolicRules:
 
         # lines 55-56
         for rr in range(r + 1, lay.R):
-            skip = self._round_skip(s, h, rr)
+            skip = self._round_skip(s, h, rr, viewer)
             for g, nb in self._start_round(s, ci, h, rr):
                 yield Instance("RoundSkip", [skip] + g, nb)
 
