@@ -33,6 +33,8 @@ BMC = [
     ("n4-f1, 1 round (safe)", ["--preset", "n4-f1", "--rounds", "1"], "agreement", 12),
     ("n3-f0, 1 round, 2 heights (safe)", ["--preset", "n3-f0", "--rounds", "1"],
      "agreement", 20),
+    ("unverified-sync (partitions, block sync)", ["--mutant", "unverified-sync"],
+     "agreement", 13),
 ]
 
 BIG = ["--validators", "7", "--byzantine", "2", "--byz-budget", "6", "--heights", "2",
@@ -47,6 +49,9 @@ INDUCT = [
     ("n4-f1, 3 heights, 4 rounds, 3 values", ["--preset", "n4-f1", "--heights", "3",
                                               "--rounds", "4", "--values", "3"], 120),
     ("7 validators, 2 Byzantine, 2 heights, 3 rounds", BIG, 600),
+    ("n4-split", ["--preset", "n4-split"], None),
+    ("n4-f1-split", ["--preset", "n4-f1-split"], None),
+    ("n7-f2-split", ["--preset", "n7-f2-split"], 300),
 ]
 
 
