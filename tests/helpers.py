@@ -49,3 +49,21 @@ def steps(m: TendermintModel, s: bytes, validator: str | None = None) -> list[tu
 
 def names(m: TendermintModel, s: bytes, validator: str) -> list[str]:
     return [label.split("(")[0] for label, _ in steps(m, s, validator)]
+
+
+def run_cli(capsys: Any, *argv: str) -> tuple[int, str, str]:
+    """Run the command line in-process: (exit code, stdout, stderr)."""
+    from bftcheck.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_usage_error(capsys: Any, argv: list[str], needle: str) -> None:
+    """Bad input: exit 2, nothing on stdout, one line on stderr naming it."""
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("bftcheck: error: ")
+    assert needle in err

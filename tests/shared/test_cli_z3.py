@@ -7,13 +7,8 @@ import json
 
 import pytest
 
-from bftcheck.cli import main
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from helpers import assert_usage_error
+from helpers import run_cli as run
 
 
 def test_bmc_finds_the_n4_f2_fork_and_its_trace_replays(tmp_path, capsys):
@@ -106,11 +101,7 @@ BAD = [
 
 @pytest.mark.parametrize("argv,needle", BAD, ids=[" ".join(a) for a, _ in BAD])
 def test_bad_input_one_line_exit_2(capsys, argv, needle):
-    code, out, err = run(capsys, *argv)
-    assert code == 2
-    assert out == ""
-    assert err.count("\n") == 1 and err.startswith("bftcheck: error: ")
-    assert needle in err
+    assert_usage_error(capsys, argv, needle)
 
 
 def test_mutant_matrix_with_induct(capsys):
@@ -139,5 +130,4 @@ def test_matrix_bmc_cell():
 
 
 def test_mutants_bmc_depth_must_be_positive(capsys):
-    code, out, err = run(capsys, "mutants", "--bmc-depth", "0")
-    assert code == 2 and out == "" and "--bmc-depth 0" in err
+    assert_usage_error(capsys, ["mutants", "--bmc-depth", "0"], "--bmc-depth 0")
