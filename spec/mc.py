@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 from bftcheck.config import Config, ConfigError
 
@@ -108,3 +109,32 @@ def mc_cfg(properties: list[str], init: str = "Init", nxt: str = "Next",
 def spec_text(module: str) -> str:
     """The text of a TLA+ module shipped with the package (bftcheck.spec)."""
     return resources.files("bftcheck.spec").joinpath(module).read_text(encoding="utf-8")
+
+
+def export(cfg: Config, out: Path, force: bool = False) -> list[Path]:
+    """Write the twin's modules plus MC.tla and MC.cfg (every property) into
+    `out`; ConfigError before writing anything if `out` is unusable or a file
+    exists there (unless `force`)."""
+    files = {name: spec_text(name) for name in SPEC_MODULES}
+    files["MC.tla"] = mc_module(cfg)
+    files["MC.cfg"] = mc_cfg(list(PROPERTIES))
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file, not a directory: give a directory")
+    if not out.exists() and not out.resolve().parent.is_dir():
+        raise ConfigError(f"--out {out}: its parent directory {out.resolve().parent} does "
+                          f"not exist; create it first")
+    existing = [name for name in files if (out / name).exists()]
+    if existing and not force:
+        raise ConfigError(f"{out / existing[0]} exists: pass --force to overwrite, or "
+                          f"choose another --out directory")
+    try:
+        out.mkdir(exist_ok=True)
+        written = []
+        for name, text in files.items():
+            tmp = out / (name + ".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(out / name)
+            written.append(out / name)
+    except OSError as exc:
+        raise ConfigError(f"cannot write into {out}: {exc.strerror}") from None
+    return written
