@@ -20,7 +20,7 @@
 (* Validators are p1..pN, numbered 1..N here; the last F are Byzantine.    *)
 (* Heights and rounds count from 0, as in the paper.                       *)
 (***************************************************************************)
-EXTENDS Integers, FiniteSets
+EXTENDS Integers, FiniteSets, Sequences
 
 CONSTANTS
     N,            \* number of validators p1..pN
@@ -30,7 +30,10 @@ CONSTANTS
     NRounds,      \* rounds 0..NRounds-1
     ValidValues,  \* the values valid() accepts: {"v0", "v1", ...}
     Budget,       \* how many Byzantine messages correct validators may act on
-    Mutant        \* "none", or the name of a known-unsafe variant (model/mutants.py)
+    Mutant,       \* "none", or the name of a known-unsafe variant (model/mutants.py)
+    Splits,       \* the configured splits, <<>> without partitions: Splits[k] is a set of
+                  \* components, each a set of validators (model/network.py)
+    MaxPartitions \* how many split and heal events one run may contain
 
 Validators == 1..N
 Corr == 1..(N - F)
@@ -67,6 +70,15 @@ Proposer(h, r) == ((h + r) % N) + 1
 
 NoProposal == [value |-> NoMsg, validRound |-> -1]
 
+\* Partitions (model/network.py). Network state 0 is the whole network, k > 0
+\* is split Splits[k]. Peers(k, i): who shares a component with p_i.
+Partitioned == Splits /= <<>>
+Peers(k, i) == IF k = 0 THEN Validators ELSE UNION {comp \in Splits[k] : i \in comp}
+
+\* Block sync accepts a commit certificate of more than 2/3 of the power
+\* (unverified-sync: more than 1/3).
+Certifies(p) == IF Mutant = "unverified-sync" THEN 3 * p > Total ELSE Quorum(p)
+
 VARIABLES
     \* the local variables of each correct validator (lines 2-8)
     height,        \* 0..NHeights-1 while working, NHeights once every height is decided
@@ -86,11 +98,19 @@ VARIABLES
     byzPrevote,    \* byzPrevote[b][h][r]: the set of values p_b prevoted
     byzPrecommit,
     byzProposal,   \* byzProposal[h][r]: the set of [value, validRound] of a Byzantine proposer
-    byzantineUsed  \* how many of them (at most Budget)
+    byzantineUsed, \* how many of them (at most Budget)
+    \* with partitions: the validators each correct message has reached, kept
+    \* closed under gossip ({} everywhere without partitions)
+    prevoteReach,  \* prevoteReach[c][h][r]
+    precommitReach,
+    proposalReach, \* proposalReach[h][r], for a correct proposer
+    net,           \* 0 the whole network, k split Splits[k]
+    events         \* split and heal events so far
 
 local == <<height, round, step, lockedValue, lockedRound, validValue, validRound, decision>>
 byzVars == <<byzPrevote, byzPrecommit, byzProposal, byzantineUsed>>
-vars == <<local, prevote, precommit, proposal, byzVars>>
+reachVars == <<prevoteReach, precommitReach, proposalReach>>
+vars == <<local, prevote, precommit, proposal, byzVars, reachVars, net, events>>
 
 TypeOK ==
     /\ height \in [Corr -> 0..NHeights]
@@ -110,57 +130,74 @@ TypeOK ==
     /\ \A h \in Heights, r \in Rounds :
          byzProposal[h][r] = {} \/ Proposer(h, r) \in Byz
     /\ byzantineUsed \in 0..Budget
+    /\ prevoteReach \in [Corr -> [Heights -> [Rounds -> SUBSET Validators]]]
+    /\ precommitReach \in [Corr -> [Heights -> [Rounds -> SUBSET Validators]]]
+    /\ proposalReach \in [Heights -> [Rounds -> SUBSET Validators]]
+    /\ net \in 0..Len(Splits)
+    /\ events \in 0..MaxPartitions
 
 -----------------------------------------------------------------------------
 (* Counting messages, and the minimal Byzantine draws (model/byzantine.py). *)
 
 BudgetLeft == Budget - byzantineUsed
 
-\* Correct validators whose `kind` message at (h, r) carries v.
-CorrectFor(kind, h, r, v) ==
-    {c \in Corr : (IF kind = "prevote" THEN prevote ELSE precommit)[c][h][r] = v}
+\* Whether `viewer` may act on a correct message that has reached `rch`:
+\* always without partitions (Tally.sees).
+Sees(viewer, rch) == ~Partitioned \/ viewer \in rch
+
+Msgs(kind) == IF kind = "prevote" THEN prevote ELSE precommit
+Reach(kind) == IF kind = "prevote" THEN prevoteReach ELSE precommitReach
+
+\* Correct validators whose `kind` message at (h, r) carries v, as `viewer` sees them.
+CorrectFor(kind, h, r, v, viewer) ==
+    {c \in Corr : Msgs(kind)[c][h][r] = v /\ Sees(viewer, Reach(kind)[c][h][r])}
 
 ByzMsgs(kind) == IF kind = "prevote" THEN byzPrevote ELSE byzPrecommit
 
 \* Byzantine validators whose `kind` vote for v at (h, r) is already in the state.
 ByzFor(kind, h, r, v) == {b \in Byz : v \in ByzMsgs(kind)[b][h][r]}
 
-\* The draws under which `kind` messages for v at (h, r) reach a quorum: {{}}
+\* The draws under which `kind` messages for v at (h, r), as `viewer` sees
+\* them, reach a quorum (`cert`: a commit certificate, Certifies): {{}}
 \* when the state already has one, else every minimal set S of Byzantine
 \* validators not yet voting v (no proper subset would do), of at most the
 \* budget left. A larger set adds messages no step needs now; a later step can
 \* still draw them, for the same budget. Tally.for_value.
-Draws(kind, h, r, v) ==
-    LET have == PowerOf(CorrectFor(kind, h, r, v) \cup ByzFor(kind, h, r, v))
+Enough(p, cert) == IF cert THEN Certifies(p) ELSE Quorum(p)
+DrawsFor(kind, h, r, v, viewer, cert) ==
+    LET have == PowerOf(CorrectFor(kind, h, r, v, viewer) \cup ByzFor(kind, h, r, v))
         free == Byz \ ByzFor(kind, h, r, v)
-    IN IF Quorum(have) THEN {{}}
+    IN IF Enough(have, cert) THEN {{}}
        ELSE {S \in SUBSET free :
                /\ S /= {}
                /\ Cardinality(S) <= BudgetLeft
-               /\ Quorum(have + PowerOf(S))
-               /\ \A b \in S : ~Quorum(have + PowerOf(S) - Power[b])}
+               /\ Enough(have + PowerOf(S), cert)
+               /\ \A b \in S : ~Enough(have + PowerOf(S) - Power[b], cert)}
+Draws(kind, h, r, v, viewer) == DrawsFor(kind, h, r, v, viewer, FALSE)
 
 \* Lines 34 and 47, "2f + 1 <kind, h, r, *>": messages for any value. The
 \* Byzantine validators always count, recording nothing (Tally.any_quorum).
-AnyQuorum(kind, h, r) ==
-    Quorum(ByzPower + PowerOf({c \in Corr :
-                         (IF kind = "prevote" THEN prevote ELSE precommit)[c][h][r] /= NoMsg}))
+AnyQuorum(kind, h, r, viewer) ==
+    Quorum(ByzPower + PowerOf({c \in Corr : /\ Msgs(kind)[c][h][r] /= NoMsg
+                                            /\ Sees(viewer, Reach(kind)[c][h][r])}))
 
 \* Line 55, "f + 1 <*, h, r, *, *>": senders of any message of (h, r); the
 \* Byzantine validators always count (Tally.round_skip).
-RoundSkipQuorum(h, r) ==
-    Skip(ByzPower + PowerOf({c \in Corr : \/ prevote[c][h][r] /= NoMsg
-                                          \/ precommit[c][h][r] /= NoMsg
-                                          \/ (Proposer(h, r) = c /\ proposal[h][r].value /= NoMsg)}))
+RoundSkipQuorum(h, r, viewer) ==
+    Skip(ByzPower + PowerOf({c \in Corr :
+           \/ prevote[c][h][r] /= NoMsg /\ Sees(viewer, prevoteReach[c][h][r])
+           \/ precommit[c][h][r] /= NoMsg /\ Sees(viewer, precommitReach[c][h][r])
+           \/ /\ Proposer(h, r) = c /\ proposal[h][r].value /= NoMsg
+              /\ Sees(viewer, proposalReach[h][r])}))
 
 \* The proposals from proposer(h, r) a validator may act on: the correct
 \* proposer's, once sent; for a Byzantine proposer any value with any
 \* validRound below r, either already in the state (drawn = FALSE) or drawn
 \* now. An invalid value never has a prevote quorum (unless valid() accepts
 \* it), so only validRound -1 matters for it. TendermintModel._proposals.
-ProposalOptions(h, r) ==
+ProposalOptions(h, r, viewer) ==
     IF Proposer(h, r) \in Corr
-    THEN IF proposal[h][r].value = NoMsg THEN {}
+    THEN IF proposal[h][r].value = NoMsg \/ ~Sees(viewer, proposalReach[h][r]) THEN {}
          ELSE {[value |-> proposal[h][r].value, validRound |-> proposal[h][r].validRound,
                 drawn |-> FALSE]}
     ELSE UNION {{[value |-> v, validRound |-> vr,
@@ -169,8 +206,8 @@ ProposalOptions(h, r) ==
 
 \* Options for "a proposal for v" (lines 36, 49): one already in the state
 \* needs no draw, so then nothing is drawn (the validRound is not read there).
-ProposalsFor(h, r, v) ==
-    LET opts == {o \in ProposalOptions(h, r) : o.value = v}
+ProposalsFor(h, r, v, viewer) ==
+    LET opts == {o \in ProposalOptions(h, r, viewer) : o.value = v}
     IN IF \E o \in opts : ~o.drawn
        THEN {[value |-> v, validRound |-> -1, drawn |-> FALSE]}
        ELSE opts
@@ -195,6 +232,64 @@ TakeDraw(o, ph, pr, kind, S, h, r, v) ==
        /\ byzPrecommit' = IF kind = "precommit" /\ S /= {}
                           THEN AddVotes(byzPrecommit, S, h, r, v) ELSE byzPrecommit
        /\ byzantineUsed' = byzantineUsed + cost
+
+\* Gossip (model/network.py). A correct message reaches its sender's
+\* component when sent; after every step its reach is closed under gossip: a
+\* correct holder working at the message's height (any height under
+\* regossip-all-heights) passes it to everyone it shares a component with.
+\* Once every correct validator has left a height, who saw its messages no
+\* longer matters and their reach is forgotten (set to everyone), so states
+\* that differ only there are one state (Network.settle).
+
+\* A step's new correct messages with the reach they are sent to, and block
+\* sync's gain: the syncing validator g.who now holds the certificate's
+\* precommits, those of g.held at (g.h, g.r).
+NoGain == [who |-> 0, h |-> 0, r |-> 0, held |-> {}]
+SentReach(g) ==
+    [pv |-> [c \in Corr |-> [h \in Heights |-> [r \in Rounds |->
+               IF prevote[c][h][r] = NoMsg /\ prevote'[c][h][r] /= NoMsg
+               THEN Peers(net, c) ELSE prevoteReach[c][h][r]]]],
+     pc |-> [c \in Corr |-> [h \in Heights |-> [r \in Rounds |->
+               (IF precommit[c][h][r] = NoMsg /\ precommit'[c][h][r] /= NoMsg
+                THEN Peers(net, c) ELSE precommitReach[c][h][r])
+               \cup (IF c \in g.held /\ h = g.h /\ r = g.r THEN {g.who} ELSE {})]]],
+     pr |-> [h \in Heights |-> [r \in Rounds |->
+               IF proposal[h][r].value = NoMsg /\ proposal'[h][r].value /= NoMsg
+               THEN Peers(net, Proposer(h, r)) ELSE proposalReach[h][r]]]]
+
+\* One round of gossip in network state k, after the step (heights, messages primed).
+Spread(rch, h, k) ==
+    rch \cup UNION {Peers(k, q) : q \in {p \in Corr \cap rch :
+                                         Mutant = "regossip-all-heights" \/ height'[p] = h}}
+GossipOnce(R, k) ==
+    [pv |-> [c \in Corr |-> [h \in Heights |-> [r \in Rounds |->
+               IF prevote'[c][h][r] = NoMsg THEN R.pv[c][h][r] ELSE Spread(R.pv[c][h][r], h, k)]]],
+     pc |-> [c \in Corr |-> [h \in Heights |-> [r \in Rounds |->
+               IF precommit'[c][h][r] = NoMsg THEN R.pc[c][h][r]
+               ELSE Spread(R.pc[c][h][r], h, k)]]],
+     pr |-> [h \in Heights |-> [r \in Rounds |->
+               IF proposal'[h][r].value = NoMsg THEN R.pr[h][r]
+               ELSE Spread(R.pr[h][r], h, k)]]]
+RECURSIVE Closure(_, _)
+Closure(R, k) == LET G == GossipOnce(R, k) IN IF G = R THEN R ELSE Closure(G, k)
+
+\* Set the reach variables to the closure of `pre` in network state k' = net'.
+Settle(pre) ==
+    LET S == Closure(pre, net')
+        lowest == CHOOSE m \in {height'[c] : c \in Corr} : \A c \in Corr : m <= height'[c]
+        Forget(rch, h, sent) == IF sent /\ h < lowest THEN Validators ELSE rch
+    IN /\ prevoteReach' = [c \in Corr |-> [h \in Heights |-> [r \in Rounds |->
+                              Forget(S.pv[c][h][r], h, prevote'[c][h][r] /= NoMsg)]]]
+       /\ precommitReach' = [c \in Corr |-> [h \in Heights |-> [r \in Rounds |->
+                                Forget(S.pc[c][h][r], h, precommit'[c][h][r] /= NoMsg)]]]
+       /\ proposalReach' = [h \in Heights |-> [r \in Rounds |->
+                               Forget(S.pr[h][r], h, proposal'[h][r].value /= NoMsg)]]
+
+\* The network part of a validator's step (the last conjunct of each action).
+Gossip(g) ==
+    /\ UNCHANGED <<net, events>>
+    /\ IF Partitioned THEN Settle(SentReach(g)) ELSE UNCHANGED reachVars
+
 
 -----------------------------------------------------------------------------
 (* Algorithm 1, one correct validator c.                                   *)
@@ -244,20 +339,21 @@ PrevoteOnProposal(c) ==
     /\ step[c] = "propose"
     /\ LET h == height[c]
            r == round[c]
-       IN \E o \in ProposalOptions(h, r) :
+       IN \E o \in ProposalOptions(h, r, c) :
             /\ o.validRound < r
             /\ LET ok == /\ Valid(o.value)                               \* lines 23, 29
                          /\ \/ lockedRound[c] <= o.validRound
                             \/ lockedValue[c] = o.value
                             \/ Mutant = "no-lock"
                    pols == IF o.validRound = -1 THEN {{}}
-                           ELSE Draws("prevote", h, o.validRound, o.value)
+                           ELSE Draws("prevote", h, o.validRound, o.value, c)
                IN \E S \in pols :
                     /\ TakeDraw(o, h, r, "prevote", S, h, o.validRound, o.value)
                     /\ prevote' = [prevote EXCEPT ![c][h][r] = IF ok THEN o.value ELSE Nil]
                     /\ step' = [step EXCEPT ![c] = "prevote"]
                     /\ UNCHANGED <<height, round, lockedValue, lockedRound, validValue,
                                    validRound, decision, precommit, proposal>>
+    /\ Gossip(NoGain)
 
 \* Lines 57-60: OnTimeoutPropose, guarded by step = propose (the paper's
 \* "step = prevote" at line 58 is a known typo); the proposer never times out.
@@ -269,6 +365,7 @@ TimeoutPropose(c) ==
     /\ step' = [step EXCEPT ![c] = "prevote"]
     /\ UNCHANGED <<height, round, lockedValue, lockedRound, validValue, validRound, decision,
                    precommit, proposal, byzVars>>
+    /\ Gossip(NoGain)
 
 \* Lines 36-43, "for the first time" in round r (validRound < r until it
 \* fires): a valid proposal plus 2f + 1 prevotes for it. In step prevote,
@@ -279,9 +376,9 @@ LockOrUpdateValid(c) ==
     /\ validRound[c] < round[c]
     /\ LET h == height[c]
            r == round[c]
-       IN \E v \in {o.value : o \in ProposalOptions(h, r)} :
+       IN \E v \in {o.value : o \in ProposalOptions(h, r, c)} :
             /\ Valid(v)
-            /\ \E o \in ProposalsFor(h, r, v), S \in Draws("prevote", h, r, v) :
+            /\ \E o \in ProposalsFor(h, r, v, c), S \in Draws("prevote", h, r, v, c) :
                  /\ TakeDraw(o, h, r, "prevote", S, h, r, v)
                  /\ IF step[c] = "prevote"
                     THEN /\ lockedValue' = [lockedValue EXCEPT ![c] = v]           \* line 38
@@ -292,6 +389,7 @@ LockOrUpdateValid(c) ==
                  /\ validValue' = [validValue EXCEPT ![c] = v]                     \* line 42
                  /\ validRound' = [validRound EXCEPT ![c] = r]                     \* line 43
                  /\ UNCHANGED <<height, round, decision, prevote, proposal>>
+    /\ Gossip(NoGain)
 
 \* Lines 44-46: 2f + 1 nil prevotes: precommit nil.
 PrecommitNil(c) ==
@@ -299,32 +397,35 @@ PrecommitNil(c) ==
     /\ step[c] = "prevote"
     /\ LET h == height[c]
            r == round[c]
-       IN \E S \in Draws("prevote", h, r, Nil) :
+       IN \E S \in Draws("prevote", h, r, Nil, c) :
             /\ TakeDraw(NoDraw, h, r, "prevote", S, h, r, Nil)
             /\ precommit' = [precommit EXCEPT ![c][h][r] = Nil]
             /\ step' = [step EXCEPT ![c] = "precommit"]
             /\ UNCHANGED <<height, round, lockedValue, lockedRound, validValue, validRound,
                            decision, prevote, proposal>>
+    /\ Gossip(NoGain)
 
 \* Lines 34-35 and 61-64: OnTimeoutPrevote after 2f + 1 prevotes for anything.
 TimeoutPrevote(c) ==
     /\ Working(c)
     /\ step[c] = "prevote"
-    /\ AnyQuorum("prevote", height[c], round[c])
+    /\ AnyQuorum("prevote", height[c], round[c], c)
     /\ precommit' = [precommit EXCEPT ![c][height[c]][round[c]] = Nil]
     /\ step' = [step EXCEPT ![c] = "precommit"]
     /\ UNCHANGED <<height, round, lockedValue, lockedRound, validValue, validRound, decision,
                    prevote, proposal, byzVars>>
+    /\ Gossip(NoGain)
 
 \* Lines 47-48 and 65-67: OnTimeoutPrecommit after 2f + 1 precommits for
 \* anything, up to the last configured round.
 TimeoutPrecommit(c) ==
     /\ Working(c)
     /\ round[c] + 1 < NRounds
-    /\ AnyQuorum("precommit", height[c], round[c])
+    /\ AnyQuorum("precommit", height[c], round[c], c)
     /\ StartRound(c, height[c], round[c] + 1, lockedValue[c], lockedRound[c], validValue[c],
                   validRound[c])
     /\ UNCHANGED <<decision, prevote, precommit, byzVars>>
+    /\ Gossip(NoGain)
 
 \* Lines 49-54: decide on a valid proposal plus 2f + 1 precommits for it, in
 \* any round (decide-on-prevotes: prevotes).
@@ -333,23 +434,64 @@ Decide(c) ==
     /\ LET h == height[c]
            kind == IF Mutant = "decide-on-prevotes" THEN "prevote" ELSE "precommit"
        IN \E rd \in Rounds :
-            \E v \in {o.value : o \in ProposalOptions(h, rd)} :
+            \E v \in {o.value : o \in ProposalOptions(h, rd, c)} :
               /\ Valid(v)                                                 \* line 50
               \* deciding the same value again changes nothing
               /\ Mutant = "decide-stays-in-height" => decision[c][h] /= v
-              /\ \E o \in ProposalsFor(h, rd, v), S \in Draws(kind, h, rd, v) :
+              /\ \E o \in ProposalsFor(h, rd, v, c), S \in Draws(kind, h, rd, v, c) :
                    /\ TakeDraw(o, h, rd, kind, S, h, rd, v)
                    /\ DecideAt(c, h, v)
                    /\ UNCHANGED <<prevote, precommit>>
+    /\ Gossip(NoGain)
 
 \* Lines 55-56: f + 1 messages of a higher round: skip to it.
 RoundSkip(c) ==
     /\ Working(c)
     /\ \E rr \in (round[c] + 1)..(NRounds - 1) :
-         /\ RoundSkipQuorum(height[c], rr)
+         /\ RoundSkipQuorum(height[c], rr, c)
          /\ StartRound(c, height[c], rr, lockedValue[c], lockedRound[c], validValue[c],
                        validRound[c])
     /\ UNCHANGED <<decision, prevote, precommit, byzVars>>
+    /\ Gossip(NoGain)
+
+\* Block sync (model/blocksync.py): validator c, working on height h, asks a
+\* peer j in its component for the decided block of h with its commit
+\* certificate -- the precommits for the block from one round that j holds:
+\* correct ones that reached j, Byzantine ones drawn within the budget -- and
+\* verifies it (every signer sent that precommit, the signers certify). A
+\* correct peer offers the block it decided; a Byzantine peer any block. The
+\* validator decides the block (lines 51-54) and now holds the certificate.
+Offers(j, h) ==
+    IF j \in Byz THEN ByzVoteValues \ {Nil}
+    ELSE IF decision[j][h] /= Nil THEN {decision[j][h]} ELSE {}
+
+SyncBlock(c) ==
+    /\ Partitioned
+    /\ Mutant /= "no-block-sync"
+    /\ Working(c)
+    /\ LET h == height[c]
+       IN \E j \in Peers(net, c) \ {c}, rd \in Rounds :
+            \E v \in Offers(j, h) :
+              /\ Valid(v)
+              /\ \E S \in DrawsFor("precommit", h, rd, v, j, TRUE) :
+                   LET held == {d \in Corr : precommit[d][h][rd] = v
+                                             /\ j \in precommitReach[d][h][rd]}
+                   IN /\ TakeDraw(NoDraw, h, rd, "precommit", S, h, rd, v)
+                      /\ Certifies(PowerOf(held \cup {b \in Byz : v \in byzPrecommit'[b][h][rd]}))
+                      /\ DecideAt(c, h, v)
+                      /\ UNCHANGED <<prevote, precommit>>
+                      /\ Gossip([who |-> c, h |-> h, r |-> rd, held |-> held])
+
+\* The nemesis: split a whole network by one of the configured splits, or
+\* heal a split one; each event spends one of MaxPartitions.
+NetworkEvent ==
+    /\ Partitioned
+    /\ events < MaxPartitions
+    /\ \/ net = 0 /\ \E k \in 1..Len(Splits) : net' = k
+       \/ net /= 0 /\ net' = 0
+    /\ events' = events + 1
+    /\ UNCHANGED <<local, prevote, precommit, proposal, byzVars>>
+    /\ Settle([pv |-> prevoteReach, pc |-> precommitReach, pr |-> proposalReach])
 
 -----------------------------------------------------------------------------
 
@@ -369,6 +511,14 @@ Init ==
     /\ byzPrecommit = [b \in Byz |-> [h \in Heights |-> [r \in Rounds |-> {}]]]
     /\ byzProposal = [h \in Heights |-> [r \in Rounds |-> {}]]
     /\ byzantineUsed = 0
+    /\ prevoteReach = [c \in Corr |-> [h \in Heights |-> [r \in Rounds |-> {}]]]
+    /\ precommitReach = [c \in Corr |-> [h \in Heights |-> [r \in Rounds |-> {}]]]
+    \* the first proposal reaches everyone: the network starts whole
+    /\ proposalReach = [h \in Heights |-> [r \in Rounds |->
+                           IF Partitioned /\ <<h, r>> = <<0, 0>> /\ Proposer(0, 0) \in Corr
+                           THEN Validators ELSE {}]]
+    /\ net = 0
+    /\ events = 0
     /\ LET empty == [h \in Heights |-> [r \in Rounds |-> NoProposal]]
        IN IF Proposer(0, 0) \in Corr
           THEN \E v \in ValidValues :                                      \* lines 18-19
@@ -376,7 +526,7 @@ Init ==
           ELSE proposal = empty
 
 Next ==
-    \E c \in Corr :
+    \/ \E c \in Corr :
         \/ PrevoteOnProposal(c)
         \/ TimeoutPropose(c)
         \/ LockOrUpdateValid(c)
@@ -385,6 +535,8 @@ Next ==
         \/ TimeoutPrecommit(c)
         \/ Decide(c)
         \/ RoundSkip(c)
+        \/ SyncBlock(c)
+    \/ NetworkEvent
 
 Spec == Init /\ [][Next]_vars
 

@@ -5,7 +5,8 @@ are complete), on every property's verdict and on the depth of its shortest
 violation or witness; and each engine's counterexamples must be runs of the
 other: TLC's are replayed against the Python model (through ITF, as
 `bftcheck replay` reads them), bftcheck's are followed by TLC with the
-trace-constrained TraceMC module.
+trace-constrained TraceMC module. Recovery and fair-recovery, properties of
+the whole state graph, are checked by bftcheck only and listed as such.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class Report:
     tlc_runs: int
     rows: list[Row] = field(default_factory=list)
     replays: list[Replay] = field(default_factory=list)
+    # properties over the state graph (Recovery) that only bftcheck checks
+    ours_only: list[str] = field(default_factory=list)
 
     @property
     def agree(self) -> bool:
@@ -62,6 +65,9 @@ class Report:
         for r in self.rows:
             mark = ("ok" if r.same else "MISMATCH") if r.compared else ""
             lines.append(f"  {r.what:<{width}}  {r.ours:<{cw}}  {r.theirs:<{cw}}  {mark}".rstrip())
+        for name in self.ours_only:
+            lines.append(f"  {name:<{width}}  {_verdict(self.ours, name):<{cw}}  "
+                         f"{'not checked':<{cw}}  (a property of the state graph)".rstrip())
         for rp in self.replays:
             verdict = "confirmed" if rp.confirmed else "NOT CONFIRMED"
             lines.append(f"  {rp.direction}: {rp.prop} counterexample ({rp.steps} steps) "
@@ -76,6 +82,7 @@ class Report:
             "found_at_depth": {"check": self.ours.found_at, "tlc": self.theirs.found_at},
             "rows": [vars(r) for r in self.rows],
             "replays": [vars(r) for r in self.replays],
+            "bftcheck_only": self.ours_only,
         }
 
 
@@ -91,7 +98,8 @@ def compare(cfg: Config, model: Any, ours: Result, tools: tlc.Tools,
     names = [n for n in ours.verdicts if n in mc.PROPERTIES]
     out = tlc.check(cfg, names, tools, workers=1, model=model, progress=progress)
     theirs = out.result
-    report = Report(ours, theirs, out.runs)
+    report = Report(ours, theirs, out.runs,
+                    ours_only=[n for n in ours.verdicts if n not in mc.PROPERTIES])
     both = ours.complete and theirs.complete
     report.rows.append(Row("distinct states", f"{ours.distinct_states:,}",
                            f"{theirs.distinct_states:,}", both,

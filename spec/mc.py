@@ -41,19 +41,16 @@ PROPERTIES: dict[str, TlaProperty] = {p.name: p for p in (
 )}
 BY_OPERATOR = {p.operator: p for p in PROPERTIES.values()}
 
-# Mutants whose rules need the network (partitions, block sync): phase 2.
-NETWORK_MUTANTS = ("no-block-sync", "unverified-sync", "regossip-all-heights")
-
-
 def supported(cfg: Config) -> Config:
-    """`cfg` if the twin models it, else ConfigError (one line: what and how)."""
-    if cfg.partitioned:
-        raise ConfigError("the TLA+ twin does not model partitions yet: drop --partitions "
-                          "(and 'components'), or use 'bftcheck check'")
-    if cfg.mutant in NETWORK_MUTANTS:
-        raise ConfigError(f"mutant {cfg.mutant!r} changes the network, which the TLA+ twin "
-                          f"does not model yet: use 'bftcheck check'")
-    return cfg
+    """`cfg` validated; the twin models every configuration bftcheck does."""
+    return cfg.validated()
+
+
+def splits(cfg: Config) -> list[tuple[int, ...]]:
+    """The configuration's splits (component bitmasks), in bftcheck's order."""
+    from bftcheck.model.network import splits_of
+
+    return splits_of(cfg.n, cfg.partitions, cfg.components) if cfg.max_partitions else []
 
 
 def value_names(cfg: Config) -> list[str]:
@@ -71,7 +68,15 @@ def constants(cfg: Config) -> dict[str, str]:
         "ValidValues": "{" + ", ".join(f'"{v}"' for v in value_names(cfg)) + "}",
         "Budget": str(cfg.byz_budget),
         "Mutant": f'"{cfg.mutant or "none"}"',
+        "Splits": "<<" + ", ".join(
+            "{" + ", ".join(_members(comp, cfg.n) for comp in split) + "}"
+            for split in splits(cfg)) + ">>",
+        "MaxPartitions": str(cfg.max_partitions),
     }
+
+
+def _members(mask: int, n: int) -> str:
+    return "{" + ", ".join(str(i + 1) for i in range(n) if mask >> i & 1) + "}"
 
 
 def mc_module(cfg: Config, name: str = "MC", extends: str = "Tendermint",

@@ -1,6 +1,7 @@
 """TLA+ values as TLC prints them, read into Python, and Python values written as TLA+.
 
-TLC prints integers, strings, booleans, sequences `<<a, b>>`, sets `{a, b}`,
+TLC prints integers, strings, booleans, sequences `<<a, b>>`, sets `{a, b}`
+(and a set of consecutive integers as `1..3`),
 records `[f |-> a]` and other functions `(0 :> a @@ 1 :> b)`. They are read
 into int, str, bool, list, `TlaSet` (a list: TLC's order, no duplicates),
 dict with str keys (records) and dict with value keys (functions).
@@ -27,7 +28,7 @@ class TlaFunction(dict):
 _TOKEN = re.compile(r"""\s*(?:
     (?P<str>"(?:[^"\\]|\\.)*")
   | (?P<int>-?\d+)
-  | (?P<sym><<|>>|\|->|:>|@@|[{}\[\](),])
+  | (?P<sym><<|>>|\|->|:>|@@|\.\.|[{}\[\](),])
   | (?P<id>[A-Za-z_][A-Za-z0-9_]*)
 )""", re.VERBOSE)
 
@@ -78,6 +79,13 @@ class _Reader:
     def value(self) -> Any:
         kind, text = self.take()
         if kind == "int":
+            nxt = self.peek()
+            if nxt is not None and nxt[1] == "..":  # TLC prints {1, 2, 3} as 1..3
+                self.take("..")
+                high = self.take()
+                if high[0] != "int":
+                    raise TlaSyntaxError(f"expected a number after '..', found {high[1]!r}")
+                return TlaSet(range(int(text), int(high[1]) + 1))
             return int(text)
         if kind == "str":
             return text[1:-1].replace('\\"', '"').replace("\\\\", "\\")

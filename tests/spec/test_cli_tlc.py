@@ -81,13 +81,14 @@ def test_export_to_a_bad_directory(tmp_path, capsys, where: str) -> None:
     assert not (tmp_path / "missing").exists()
 
 
-def test_partitions_are_refused_in_one_line(capsys) -> None:
-    for argv in (("tlc", "--preset", "n4-split"), ("crossval", "--preset", "n4-split"),
-                 ("spec", "export", "--out", "x", "--preset", "n4-split"),
-                 ("tlc", "--mutant", "no-block-sync")):
-        code, _, err = run(capsys, *argv)
-        assert code == 2
-        assert "does not model" in one_line_error(err)
+def test_partitioned_configurations_export(tmp_path, capsys) -> None:
+    out = tmp_path / "twin"
+    code, _, _ = run(capsys, "spec", "export", "--out", str(out), "--preset", "n4-split")
+    assert code == 0
+    text = (out / "MC.tla").read_text()
+    assert "MC_MaxPartitions == 2" in text
+    assert ("MC_Splits == <<{{1, 2}, {3, 4}}, {{1, 3}, {2, 4}}, {{2, 3}, {1, 4}}, "
+            "{{1}, {2, 3, 4}}, {{2}, {1, 3, 4}}, {{3}, {1, 2, 4}}, {{1, 2, 3}, {4}}>>") in text
 
 
 # -- missing tools, crashes, cleanup ------------------------------------------------

@@ -25,6 +25,7 @@ def test_values_read_as_tlc_prints_them() -> None:
     fn = parse('( 0 :>\n  ( 0 :> {"v1"} @@ 1 :> {} ) )')
     assert isinstance(fn, TlaFunction) and fn == {0: {0: ["v1"], 1: []}}
     assert parse("TRUE") is True
+    assert parse("(0 :> 1..3 @@ 1 :> {})") == {0: [1, 2, 3], 1: []}
     assert parse(r'"say \"hi\""') == 'say "hi"'
 
 
@@ -81,7 +82,8 @@ def test_state_text_spanning_lines() -> None:
 
 @pytest.mark.parametrize("cfg", [preset("n4-f2"), preset("n3-f0").with_changes(rounds=1),
                                  Config(powers=(3, 1), byzantine=1, byz_budget=1, rounds=2,
-                                        values=1, mutant="accept-invalid")])
+                                        values=1, mutant="accept-invalid"),
+                                 preset("n4-f1-split")])
 def test_every_reachable_state_survives_the_twins_spelling(cfg: Config) -> None:
     """bytes -> view -> TLA+ text -> parsed -> view -> bytes is the identity."""
     model = TendermintModel(cfg)
