@@ -42,10 +42,16 @@ MATRIX = {
     "3 validators, isolate-one, 2 heights": (
         Config(powers=(1, 1, 1), heights=2, rounds=1, values=1, partitions=("isolate-one",),
                max_partitions=2), 4_386, set()),
-    "unverified-sync, split {p1,p2} | {p3} with p3 Byzantine": (
-        Config(powers=(1, 1, 1), byzantine=1, byz_budget=2, heights=1, rounds=2, values=2,
-               components=(((0, 1), (2,)),), max_partitions=2, mutant="unverified-sync"),
-        13_510, set()),
+    # a Byzantine peer's block sync on a 1/3 certificate (331 states without the mutant)
+    "unverified-sync, isolate-one, p3 Byzantine, 2 heights": (
+        Config(powers=(1, 1, 1), byzantine=1, byz_budget=1, heights=2, rounds=1, values=1,
+               partitions=("isolate-one",), max_partitions=2, mutant="unverified-sync"),
+        534, set()),
+    # a violation under partitions: both traces carry reach (seenBy) and the network
+    "accept-invalid, split {p1} | {p2}": (
+        Config(powers=(3, 1), byzantine=1, byz_budget=1, heights=1, rounds=2, values=1,
+               components=(((0,), (1,)),), max_partitions=2, mutant="accept-invalid"),
+        305, {"validity"}),
 }
 
 
