@@ -131,6 +131,11 @@ TLC_LADDER = [
     ("weighted, 1 round", ["--preset", "weighted", "--rounds", "1"]),
     ("n4-f2", ["--preset", "n4-f2"]),
     ("n4-f1", ["--preset", "n4-f1"]),
+    ("n3-f0, isolate-one, 1 round, 1 value", ["--preset", "n3-f0", "--rounds", "1",
+                                              "--values", "1", "--partitions", "isolate-one"]),
+    ("n4-f1, isolate-one, budget 1, 1 round, 1 value",
+     ["--preset", "n4-f1", "--byz-budget", "1", "--rounds", "1", "--values", "1",
+      "--partitions", "isolate-one"]),
 ]
 TLC_HEADING = "## bftcheck vs TLC"
 
