@@ -12,6 +12,7 @@ from bftcheck.cli import (
     EXIT_OK,
     EXIT_VIOLATION,
     _config_options,
+    _print_trace,
     _writable,
     _write_traces,
     build_config,
@@ -51,7 +52,7 @@ def _safety_properties(model: Any, sym: Any, asked: list[str] | None, command: s
 def cmd_bmc(args: argparse.Namespace) -> int:
     from bftcheck import itf
     from bftcheck.checker.smt import bmc
-    from bftcheck.trace import describe_config, from_states, render
+    from bftcheck.trace import describe_config, from_states
 
     cfg = build_config(args)
     if args.depth < 0:
@@ -120,16 +121,7 @@ def cmd_bmc(args: argparse.Namespace) -> int:
     for name in chosen:
         at = f" (depth {result.found[name]})" if name in result.found else ""
         print(f"  {name:<{width}}  {verdict(name)}{at}")
-    if first is not None:
-        print()
-        print(render(model, first))
-        if args.trace_out:
-            print(f"\ntrace written to {args.trace_out} (ITF); check it with "
-                  f"'bftcheck replay {args.trace_out}'")
-        if args.trace_html:
-            print(f"trace written to {args.trace_html} (HTML)")
-    elif args.trace_out or args.trace_html:
-        print("no violation, so no trace was written")
+    _print_trace(args, model, first)
     line = {
         EXIT_OK: ("no property can be violated" if result.complete
                   else f"no violation within {result.depth} steps"),

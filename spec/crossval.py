@@ -1,0 +1,148 @@
+"""Cross-validation: bftcheck's checker and TLC on the twin, side by side.
+
+The two engines must agree on the distinct-state count (when both searches
+are complete), on every property's verdict and on the depth of its shortest
+violation or witness; and each engine's counterexamples must be runs of the
+other: TLC's are replayed against the Python model (through ITF, as
+`bftcheck replay` reads them), bftcheck's are followed by TLC with the
+trace-constrained TraceMC module. Recovery and fair-recovery, properties of
+the whole state graph, are checked by bftcheck only and listed as such.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bftcheck import itf
+from bftcheck.checker.result import Result
+from bftcheck.config import Config
+from bftcheck.replay import replay
+from bftcheck.spec import mc, tlc
+from bftcheck.trace import Trace, from_path
+
+
+@dataclass
+class Row:
+    what: str
+    ours: str
+    theirs: str
+    compared: bool  # whether a difference is a disagreement
+    same: bool
+
+
+@dataclass
+class Replay:
+    direction: str  # "TLC -> bftcheck" or "bftcheck -> TLC"
+    prop: str
+    steps: int
+    confirmed: bool
+    detail: str
+
+
+@dataclass
+class Report:
+    ours: Result
+    theirs: Result
+    tlc_runs: int
+    rows: list[Row] = field(default_factory=list)
+    replays: list[Replay] = field(default_factory=list)
+    # properties over the state graph (Recovery) that only bftcheck checks
+    ours_only: list[str] = field(default_factory=list)
+
+    @property
+    def agree(self) -> bool:
+        return all(r.same for r in self.rows if r.compared) and all(
+            r.confirmed for r in self.replays)
+
+    def render(self) -> str:
+        width = max(len(r.what) for r in self.rows)
+        cw = max(12, *(len(r.ours) for r in self.rows))
+        lines = [f"  {'':<{width}}  {'bftcheck':<{cw}}  {'TLC':<{cw}}",]
+        for r in self.rows:
+            mark = ("ok" if r.same else "MISMATCH") if r.compared else ""
+            lines.append(f"  {r.what:<{width}}  {r.ours:<{cw}}  {r.theirs:<{cw}}  {mark}".rstrip())
+        for name in self.ours_only:
+            lines.append(f"  {name:<{width}}  {_verdict(self.ours, name):<{cw}}  "
+                         f"{'not checked':<{cw}}  (a property of the state graph)".rstrip())
+        for rp in self.replays:
+            verdict = "confirmed" if rp.confirmed else "NOT CONFIRMED"
+            lines.append(f"  {rp.direction}: {rp.prop} counterexample ({rp.steps} steps) "
+                         f"{verdict}: {rp.detail}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "agree": self.agree,
+            "engines": {"check": self.ours.summary(), "tlc": {**self.theirs.summary(),
+                                                               "tlc_runs": self.tlc_runs}},
+            "found_at_depth": {"check": self.ours.found_at, "tlc": self.theirs.found_at},
+            "rows": [vars(r) for r in self.rows],
+            "replays": [vars(r) for r in self.replays],
+            "bftcheck_only": self.ours_only,
+        }
+
+
+def _verdict(result: Result, name: str) -> str:
+    at = f" ({result.found_at[name]})" if name in result.found_at else ""
+    return result.verdicts[name] + at
+
+
+def compare(cfg: Config, model: Any, ours: Result, tools: tlc.Tools,
+            progress: tlc.Progress | None = None) -> Report:
+    """Run TLC (one worker: shortest traces) on `cfg` and compare it with
+    bftcheck's result `ours` on the same configuration."""
+    names = [n for n in ours.verdicts if n in mc.PROPERTIES]
+    out = tlc.check(cfg, names, tools, workers=1, model=model, progress=progress)
+    theirs = out.result
+    report = Report(ours, theirs, out.runs,
+                    ours_only=[n for n in ours.verdicts if n not in mc.PROPERTIES])
+    both = ours.complete and theirs.complete
+    report.rows.append(Row("distinct states", f"{ours.distinct_states:,}",
+                           f"{theirs.distinct_states:,}", both,
+                           ours.distinct_states == theirs.distinct_states))
+    report.rows.append(Row("generated states", f"{ours.generated_states:,}",
+                           f"{theirs.generated_states:,}", False,
+                           ours.generated_states == theirs.generated_states))
+    report.rows.append(Row("depth", str(ours.depth), str(theirs.depth), both,
+                           ours.depth == theirs.depth))
+    report.rows.append(Row("complete", "yes" if ours.complete else f"no ({ours.stopped})",
+                           "yes", False, True))
+    report.rows.append(Row("seconds", f"{ours.seconds:.2f}",
+                           f"{theirs.seconds:.2f} ({out.runs} runs)", False, True))
+    for name in names:
+        a, b = _verdict(ours, name), _verdict(theirs, name)
+        report.rows.append(Row(name, a, b, True, a == b))
+    for name, trace in out.traces.items():
+        report.replays.append(_replay_in_python(model, trace, name))
+    for name in names:
+        if name in ours.paths and mc.PROPERTIES[name].witness is False:
+            trace = from_path(model, cfg, ours.paths[name], name)
+            if progress:
+                progress(f"TLC follows bftcheck's {name} counterexample")
+            check = tlc.check_trace(cfg, model, trace, tools)
+            report.replays.append(Replay("bftcheck -> TLC", name, len(trace), check.confirmed,
+                                         check.detail))
+    return report
+
+
+def _replay_in_python(model: Any, trace: Trace, name: str) -> Replay:
+    """TLC's counterexample, written as ITF and read back, replayed against the model."""
+    with tempfile.TemporaryDirectory(prefix="bftcheck-crossval-") as work:
+        path = Path(work) / f"{name}.itf.json"
+        path.write_text(json.dumps(itf.to_itf(model, trace)), encoding="utf-8")
+        try:
+            cfg, meta, steps = itf.read_itf(path)
+            report = replay(model, cfg, steps, name, source=path.name)
+        except itf.TraceError as exc:
+            return Replay("TLC -> bftcheck", name, len(trace), False, str(exc))
+    fails = report.failures.get(name)
+    if fails == len(trace):
+        return Replay("TLC -> bftcheck", name, len(trace), True,
+                      f"every step is a transition of the model; {name} fails at the last")
+    where = f"fails at step {fails}" if fails is not None else "never fails"
+    return Replay("TLC -> bftcheck", name, len(trace), False,
+                  f"every step is a transition of the model, but {name} {where}")
