@@ -6,6 +6,7 @@ RSS is that run's own. Usage:
     python benchmarks/run.py            # the whole ladder (a few minutes)
     python benchmarks/run.py --quick    # the small rungs only
     python benchmarks/run.py --tlc      # bftcheck vs TLC on the twin (its section only)
+    python benchmarks/run.py --z3       # the Z3 engines beside the checker (its section only)
 """
 
 from __future__ import annotations
@@ -218,12 +219,18 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="only the small rungs")
     ap.add_argument("--tlc", action="store_true",
                     help="only bftcheck vs TLC: rewrite that section of the results")
+    ap.add_argument("--z3", action="store_true",
+                    help="only the Z3 engines: rewrite that section of the results")
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
     opts = ap.parse_args()
     out = Path(opts.out)
-    if opts.tlc:
+    if opts.tlc or opts.z3:
+        import z3_engines
+
+        heading, section = (TLC_HEADING, tlc_rows()) if opts.tlc else (
+            z3_engines.TITLE, z3_engines.rows())
         old = out.read_text(encoding="utf-8") if out.exists() else "# Benchmark results\n"
-        out.write_text(replace_section(old, TLC_HEADING, tlc_rows()), encoding="utf-8")
+        out.write_text(replace_section(old, heading, section), encoding="utf-8")
         print(f"wrote {out}", file=sys.stderr)
         return
     rows = []
@@ -277,6 +284,7 @@ def main() -> None:
         print("running the mutant matrix ...", file=sys.stderr, flush=True)
         lines += ["", *mutant_matrix()]
     lines += kept_section(out, TLC_HEADING)  # recorded by --tlc, which takes minutes
+    lines += kept_section(out, "## Z3 engines")  # recorded by --z3, which takes minutes
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {opts.out}", file=sys.stderr)
 
