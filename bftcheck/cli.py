@@ -54,6 +54,12 @@ def _config_options(p: argparse.ArgumentParser) -> None:
                         "--preset/--config it runs on the mutant's own small configuration")
 
 
+def _output_options(p: argparse.ArgumentParser, trace: str = "the counterexample") -> None:
+    p.add_argument("--trace-out", metavar="FILE", help=f"write {trace} as ITF JSON")
+    p.add_argument("--trace-html", metavar="FILE", help=f"write {trace} as HTML")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+
+
 def _parse_powers(text: str) -> tuple[int, ...]:
     parts = text.split(",")
     try:
@@ -622,9 +628,7 @@ def make_parser() -> Parser:
                    help="check only this property (repeatable)")
     c.add_argument("--max-states", type=int, metavar="N", help="stop after N distinct states")
     c.add_argument("--max-seconds", type=float, metavar="S", help="stop after S seconds")
-    c.add_argument("--trace-out", metavar="FILE", help="write the counterexample as ITF JSON")
-    c.add_argument("--trace-html", metavar="FILE", help="write the counterexample as HTML")
-    c.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    _output_options(c)
     c.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     c.set_defaults(func=cmd_check)
     f = sub.add_parser("fuzz", help="Hypothesis stateful fuzzing for configurations too "

@@ -12,6 +12,7 @@ from bftcheck.cli import (
     EXIT_OK,
     EXIT_VIOLATION,
     _config_options,
+    _output_options,
     _print_trace,
     _writable,
     _write_traces,
@@ -233,9 +234,7 @@ def add_parsers(sub: Any) -> None:
                    help="check only this safety property (repeatable)")
     b.add_argument("--max-seconds", type=float, metavar="S",
                    help="stop after the depth that passes S seconds")
-    b.add_argument("--trace-out", metavar="FILE", help="write the counterexample as ITF JSON")
-    b.add_argument("--trace-html", metavar="FILE", help="write the counterexample as HTML")
-    b.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    _output_options(b)
     b.set_defaults(func=cmd_bmc)
     i = sub.add_parser("induct", help="Z3: is an invariant inductive, and does it imply "
                        "the safety properties?")
