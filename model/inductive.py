@@ -41,6 +41,7 @@ from collections.abc import Callable
 
 import z3
 
+from bftcheck.model.byzantine import PRECOMMIT_KIND, PREVOTE_KIND
 from bftcheck.model.state import (
     HEIGHT,
     LOCAL_FIELDS,
@@ -62,19 +63,6 @@ Conjuncts = list[tuple[str, z3.BoolRef]]
 
 def _among(x: Term, codes: tuple[int, ...] | list[int]) -> z3.BoolRef:
     return z3.Or([x == c for c in codes])
-
-
-def _power(sym: SymbolicRules, s: State, kind: str, h: int, r: int, code: int) -> z3.BoolRef:
-    """A quorum (more than 2/3, the real threshold) of `kind` votes for `code`."""
-    lay = sym.lay
-    parts = []
-    for ci, i in enumerate(lay.correct):
-        at = lay.prevote(ci, h, r) if kind == "prevote" else lay.precommit(ci, h, r)
-        parts.append((s[at] == code, lay.powers[i]))
-    for bi, i in enumerate(lay.byzantine):
-        off = lay.byz_prevote(bi, h, r) if kind == "prevote" else lay.byz_precommit(bi, h, r)
-        parts.append((s[off] & (1 << code) != 0, lay.powers[i]))
-    return sym.strong(sym._sum(parts))
 
 
 def agreement_invariant(sym: SymbolicRules) -> Callable[[State], Conjuncts]:
@@ -141,7 +129,7 @@ def agreement_invariant(sym: SymbolicRules) -> Callable[[State], Conjuncts]:
                 invalid.append(dec != lay.invalid)
                 local.append(z3.UGT(height, h) == (dec != 0))
                 dec_cert.append(z3.Implies(dec != 0, z3.Or(
-                    [z3.And([dec == v, _power(sym, s, "precommit", h, rd, v)])
+                    [z3.And([dec == v, sym.strong_quorum(s, PRECOMMIT_KIND, h, rd, v)])
                      for rd in range(lay.R) for v in values])))
                 for r in range(lay.R):
                     pv, pc = s[lay.prevote(ci, h, r)], s[lay.precommit(ci, h, r)]
@@ -162,14 +150,15 @@ def agreement_invariant(sym: SymbolicRules) -> Callable[[State], Conjuncts]:
                     lock.append(z3.Implies(z3.And(here, lr == r + 1), pc == lv))
                     lock.append(z3.Implies(z3.And(here, pc != 0, pc != NIL), z3.UGE(lr, r + 1)))
                     pc_cert.append(z3.Implies(z3.And(pc != 0, pc != NIL), z3.Or(
-                        [z3.And(pc == v, _power(sym, s, "prevote", h, r, v)) for v in values])))
+                        [z3.And(pc == v, sym.strong_quorum(s, PREVOTE_KIND, h, r, v))
+                         for v in values])))
                     for r2 in range(r + 1, lay.R):
                         pv2 = s[lay.prevote(ci, h, r2)]
                         for v in values:
                             for w in values:
                                 if w == v:
                                     continue
-                                pol = z3.Or([_power(sym, s, "prevote", h, vr_, w)
+                                pol = z3.Or([sym.strong_quorum(s, PREVOTE_KIND, h, vr_, w)
                                              for vr_ in range(r, r2)])
                                 amnesia.append(z3.Implies(z3.And(pc == v, pv2 == w), pol))
         out = [("types", types), ("local", local), ("lock", lock),

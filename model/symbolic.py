@@ -28,7 +28,7 @@ instances like the rules' own.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import reduce
 from itertools import combinations
 from typing import TYPE_CHECKING
@@ -91,8 +91,6 @@ class Instance:
     label: str
     guards: list[z3.BoolRef]
     buf: Buffer
-    draws: int = 0  # Byzantine messages drawn (for the budget guard)
-    additions: list[tuple[int, int]] = field(default_factory=list)
 
 
 # A draw: guards plus (offset, bit) additions, as in byzantine.Draw.
@@ -331,6 +329,11 @@ class SymbolicRules:
             parts.append((buf.bit(off, 1 << code), pw))
             byz.append((off, pw))
         return self._sum(parts), byz
+
+    def strong_quorum(self, s: State, kind: int, h: int, r: int, code: int) -> z3.BoolRef:
+        """More than 2/3 of the power (the real threshold, whatever the mutant)
+        has sent `kind` messages for `code` at (h, r), counted as the rules count."""
+        return self.strong(self._votes_for(Buffer(s), kind, h, r, code, None)[0])
 
     def for_value(self, buf: Buffer, kind: int, h: int, r: int, code: int,
                   enough: Callable[[z3.BitVecRef], z3.BoolRef] | None = None,
