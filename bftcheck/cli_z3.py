@@ -7,10 +7,7 @@ import argparse
 import json
 from typing import Any
 
-from bftcheck.cli import (
-    EXIT_INCOMPLETE,
-    EXIT_OK,
-    EXIT_VIOLATION,
+from bftcheck.cli_common import (
     _config_options,
     _output_options,
     _print_trace,
@@ -19,6 +16,7 @@ from bftcheck.cli import (
     build_config,
 )
 from bftcheck.config import Config, ConfigError
+from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
 
 
 def _symbolic(cfg: Config) -> tuple[Any, Any]:

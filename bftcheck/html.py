@@ -55,7 +55,6 @@ def _row(n: int, action: str, changes: list[str], last: bool) -> str:
 
 def write_html(path: str | Path, model: Model, trace: Trace) -> None:
     """Write atomically, like the ITF writer."""
-    p = Path(path)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(render_html(model, trace), encoding="utf-8")
-    tmp.replace(p)
+    from bftcheck.outputs import write_atomic
+
+    write_atomic(path, render_html(model, trace), "HTML trace")

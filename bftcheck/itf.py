@@ -58,10 +58,9 @@ def to_itf(model: Model, trace: Trace) -> dict[str, Any]:
 
 def write_itf(path: str | FsPath, model: Model, trace: Trace) -> None:
     """Write atomically: a reader never sees a half-written trace."""
-    p = FsPath(path)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(json.dumps(to_itf(model, trace), indent=1) + "\n", encoding="utf-8")
-    tmp.replace(p)
+    from bftcheck.outputs import write_atomic
+
+    write_atomic(path, json.dumps(to_itf(model, trace), indent=1) + "\n", "ITF trace")
 
 
 def _plain(x: Any) -> Any:

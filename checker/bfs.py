@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from bftcheck import stop
 from bftcheck.checker.core import COMPILED, StateSpace
 from bftcheck.checker.graph import GraphRecorder, cannot_reach_target, fair_cycle, unfair_runs
 from bftcheck.checker.result import (
@@ -35,7 +36,30 @@ Progress = Callable[[dict[str, float]], None]
 class Limits:
     max_states: int | None = None
     max_seconds: float | None = None
+    max_memory: int | None = None  # bytes of RSS; the search stops before passing it
     stop_at_first_violation: bool = False  # e.g. to time how fast a bug is caught
+
+
+# The reason a search stopped when it explored everything, and when it stopped
+# because every checked property already had its answer (its evidence found).
+COMPLETE, DECIDED = "complete", "every checked property was decided"
+
+
+def _over_limit(limits: Limits, start: float, now: float) -> str | None:
+    """Why the search must stop now (time, memory, an interrupt), or None."""
+    reason = stop.requested()
+    if reason:
+        return reason
+    if limits.max_seconds is not None and now - start >= limits.max_seconds:
+        return f"time limit of {limits.max_seconds:g} s reached"
+    if limits.max_memory is not None:
+        from bftcheck.memory import format_size, rss_bytes
+
+        rss = rss_bytes()
+        if rss >= limits.max_memory:
+            return (f"memory limit of {format_size(limits.max_memory)} reached "
+                    f"(RSS {format_size(rss)})")
+    return None
 
 
 def peak_rss_mib() -> float:
@@ -171,7 +195,7 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
 
     generated = len(inits)
     depth = 0
-    stopped = "complete"
+    stopped = COMPLETE
     next_report = start + progress_every
     check_every = 256
     expanded = 0
@@ -227,8 +251,9 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
         expanded += 1
         if expanded % check_every == 0:
             now = time.perf_counter()
-            if limits.max_seconds is not None and now - start >= limits.max_seconds:
-                stopped = f"time limit of {limits.max_seconds:g} s reached"
+            over = _over_limit(limits, start, now)
+            if over:
+                stopped = over
                 break
             if progress is not None and now >= next_report:
                 next_report = now + progress_every
@@ -237,18 +262,24 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
         if limits.max_states is not None and len(space) >= limits.max_states:
             stopped = f"state limit of {limits.max_states} reached"
             break
-    complete = space.queued == 0 and stopped == "complete"
-    if not complete and stopped == "complete":
-        stopped = "every checked property was decided"
+    complete = space.queued == 0 and stopped == COMPLETE
+    if not complete and stopped == COMPLETE:
+        stopped = DECIDED
+    judged_graph = complete
     if graph is not None and complete:
         for i, p in enumerate(graph_props):
+            if stop.requested():  # the state graph is whole, its analysis is not
+                stopped, judged_graph = f"{stop.requested()} while judging {p.name}", False
+                break
             judged = judge_graph(model, successors, space, graph, i, p)
             if judged is not None:
                 found[p.name], found_at[p.name] = judged
+    complete = complete and judged_graph
     verdicts: dict[str, str] = {}
     for p in properties:
+        decided = judged_graph if p.kind in GRAPH_KINDS else complete
         if p.kind != "sometimes":
-            verdicts[p.name] = VIOLATED if p.name in found else (HOLDS if complete else UNKNOWN)
+            verdicts[p.name] = VIOLATED if p.name in found else (HOLDS if decided else UNKNOWN)
         else:
             verdicts[p.name] = WITNESSED if p.name in found else (
                 NOT_WITNESSED if complete else UNKNOWN)

@@ -47,13 +47,14 @@ class Result:
         return self.distinct_states / self.seconds if self.seconds > 0 else 0.0
 
     def exit_code(self) -> int:
-        """0 all hold on a complete search (or, with only witnesses asked for, all
-        witnessed), 1 a violation, 3 incomplete."""
+        """1 a violation (with its counterexample), 3 any verdict still unknown
+        (a limit, an interrupt), else 0: every verdict was decided with its
+        evidence (a complete search, or a witness's run)."""
         if self.violated:
             return 1
-        if self.complete or all(v in (HOLDS, WITNESSED) for v in self.verdicts.values()):
-            return 0
-        return 3
+        if UNKNOWN in self.verdicts.values():
+            return 3
+        return 0
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,196 @@
+"""What every subcommand shares: the parser, the configuration options and how
+a Config is built from them, numeric flag types, output files, traces."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, NoReturn
+
+from bftcheck.config import Config, ConfigError, load_toml
+from bftcheck.outcome import EXIT_USAGE, OutputError, UsageError
+from bftcheck.presets import DEFAULT_PRESET, preset
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        import re
+
+        # "argument --max-seconds: 'nan': pass ..." -> "--max-seconds nan: pass ..."
+        message = re.sub(r"^argument (\S+?)(?:/\S+)?: '(.*?)': ", r"\1 \2: ", message)
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _config_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("configuration (a preset or file, then overrides)")
+    src = g.add_mutually_exclusive_group()
+    src.add_argument("--preset", help=f"a named configuration (default {DEFAULT_PRESET}; "
+                                      f"see 'bftcheck list presets')")
+    src.add_argument("--config", metavar="FILE.toml", help="a TOML configuration file")
+    size = g.add_mutually_exclusive_group()
+    size.add_argument("--validators", metavar="N", type=int, help="N validators of power 1")
+    size.add_argument("--powers", metavar="P1,P2,...", help="voting power per validator")
+    g.add_argument("--byzantine", metavar="K", type=int, help="the last K validators are Byzantine")
+    g.add_argument("--byz-budget", metavar="M", type=int,
+                   help="Byzantine messages correct validators may act on")
+    g.add_argument("--heights", metavar="H", type=int, help="heights (ledger length)")
+    g.add_argument("--rounds", metavar="R", type=int, help="rounds per height")
+    g.add_argument("--values", metavar="V", type=int, help="valid values v0..v(V-1)")
+    g.add_argument("--partitions", metavar="PATTERN[,PATTERN]",
+                   help="network split patterns (see 'bftcheck list partitions')")
+    g.add_argument("--max-partitions", metavar="E", type=int,
+                   help="split/heal events per run (default 2 with --partitions)")
+    g.add_argument("--mutant", metavar="NAME",
+                   help="a known-unsafe variant (see 'bftcheck list mutants'); without "
+                        "--preset/--config it runs on the mutant's own small configuration")
+
+
+def _output_options(p: argparse.ArgumentParser, trace: str = "the counterexample") -> None:
+    p.add_argument("--trace-out", metavar="FILE", help=f"write {trace} as ITF JSON")
+    p.add_argument("--trace-html", metavar="FILE", help=f"write {trace} as HTML")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+
+
+def _parse_powers(text: str) -> tuple[int, ...]:
+    parts = text.split(",")
+    try:
+        return tuple(int(x) for x in parts)
+    except ValueError:
+        raise ConfigError(f"--powers {text!r} is not a comma-separated list of whole numbers "
+                          f"(e.g. --powers 4,1,1,1)") from None
+
+
+def build_config(args: argparse.Namespace) -> Config:
+    """Preset or file first, then the explicit overrides; validated."""
+    from bftcheck.model.mutants import MUTANTS
+
+    if args.config:
+        cfg = load_toml(args.config)
+    elif args.preset:
+        cfg = preset(args.preset)
+    elif args.mutant and args.mutant in MUTANTS:
+        cfg = Config(**MUTANTS[args.mutant].catch, name=f"mutant-{args.mutant}")
+    else:
+        cfg = preset(DEFAULT_PRESET)
+    changes: dict[str, Any] = {}
+    if args.validators is not None:
+        if args.validators < 1:
+            raise ConfigError(f"--validators {args.validators}: pass a number N >= 1")
+        changes["powers"] = (1,) * args.validators
+    if args.powers is not None:
+        changes["powers"] = _parse_powers(args.powers)
+    for key in ("byzantine", "byz_budget", "heights", "rounds", "values", "mutant",
+                "max_partitions"):
+        value = getattr(args, key)
+        if value is not None:
+            changes[key] = value
+    if args.partitions is not None:
+        names = tuple(x.strip() for x in args.partitions.split(",") if x.strip())
+        if not names:
+            raise ConfigError("--partitions is empty: name patterns, e.g. --partitions halves")
+        changes["partitions"] = names
+        if args.max_partitions is None and not cfg.max_partitions:
+            changes["max_partitions"] = 2
+    if changes:
+        overrides = {k: v for k, v in changes.items() if k != "mutant"}
+        name = cfg.name if not overrides else "custom"
+        cfg = cfg.with_changes(name=name, **changes)
+    return cfg.validated()
+
+
+def _writable(path: str | None, flag: str = "--trace-out") -> None:
+    """Fail before the work if an output cannot be written (outputs.py)."""
+    from bftcheck.outputs import check_writable
+
+    check_writable(path, flag)
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Every output file flag of the command, checked before the work starts."""
+    for flag in ("trace_out", "trace_html", "html", "junit"):
+        path = getattr(args, flag, None)
+        if path is not None:
+            _writable(path, "--" + flag.replace("_", "-"))
+
+
+def _write_traces(args: argparse.Namespace, model: Any, trace: Any) -> OutputError | None:
+    """--trace-out (ITF) and --trace-html, only when there is a trace. A write
+    that fails after the work is returned, not raised: the caller prints its
+    verdicts first, then the one line, and exits 2."""
+    from bftcheck import html, itf
+
+    if trace is None:
+        return None
+    try:
+        if args.trace_out:
+            itf.write_itf(args.trace_out, model, trace)
+        if getattr(args, "trace_html", None):
+            html.write_html(args.trace_html, model, trace)
+    except OutputError as exc:
+        return exc
+    return None
+
+
+def report_output_error(error: OutputError | None, code: int) -> int:
+    """After the verdicts: the failed write as one line on stderr, exit 2."""
+    if error is None:
+        return code
+    print(f"bftcheck: error: {error}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _progress(info: dict[str, float]) -> None:
+    rate = info["distinct"] / info["elapsed"] if info["elapsed"] else 0
+    print(f"  {int(info['distinct']):,} distinct, {int(info['generated']):,} generated, "
+          f"queue {int(info['queued']):,}, depth {int(info['depth'])}, "
+          f"{rate:,.0f} states/s, {info['elapsed']:.1f} s", file=sys.stderr, flush=True)
+
+
+def _print_trace(args: argparse.Namespace, model: Any, trace: Any,
+                 error: OutputError | None = None) -> None:
+    """The counterexample as a story, and where --trace-out/--trace-html wrote it
+    (nothing is claimed written when `error` says the write failed)."""
+    from bftcheck.trace import render
+
+    html_out = getattr(args, "trace_html", None)
+    if trace is None:
+        if args.trace_out or html_out:
+            print("no violation, so no trace was written")
+        return
+    print()
+    print(render(model, trace))
+    if error is not None:
+        return
+    if args.trace_out:
+        print(f"\ntrace written to {args.trace_out} (ITF); check it with "
+              f"'bftcheck replay {args.trace_out}'")
+    if html_out:
+        print(f"trace written to {html_out} (HTML)")
+
+
+
+
+def positive_number(text: str) -> float:
+    """argparse type: a finite number > 0 (NaN and infinity are not limits)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: pass a finite number > 0")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number > 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: pass a whole number > 0")
+    return value

