@@ -1,0 +1,91 @@
+"""`bftcheck prove quorum`: Z3 proofs of quorum intersection."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from bftcheck.cli_common import _parse_powers
+from bftcheck.config import Config, ConfigError
+from bftcheck.outcome import EXIT_OK, EXIT_VIOLATION
+
+
+def _fraction(text: str) -> tuple[int, int]:
+    try:
+        num, den = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ConfigError(f"--faulty-below {text!r} is not a fraction like 1/3") from None
+    if den <= 0 or num <= 0 or num >= den:
+        raise ConfigError(f"--faulty-below {text}: pass a fraction strictly between 0 and 1")
+    return num, den
+
+
+def cmd_prove(args: argparse.Namespace) -> int:
+    from bftcheck.checker import quorum as q
+
+    if args.mutant not in (None, "weak-quorum"):
+        raise ConfigError(f"--mutant {args.mutant!r}: only weak-quorum changes the quorum "
+                          f"threshold")
+    threshold = q.WEAK if args.mutant == "weak-quorum" else q.TENDERMINT
+    if args.powers is None and args.faulty_power is not None:
+        raise ConfigError("--faulty-power needs --powers (the validator set it is part of)")
+    if args.powers is not None:
+        if args.faulty_below is not None:
+            raise ConfigError("--faulty-below is for the parameterised proof; with --powers "
+                              "give --faulty-power")
+        powers = list(_parse_powers(args.powers))
+        Config(powers=tuple(powers)).validated()  # same checks as everywhere
+        total = sum(powers)
+        faulty = args.faulty_power if args.faulty_power is not None else (total - 1) // 3
+        if not 0 <= faulty <= total:
+            raise ConfigError(f"--faulty-power {faulty}: pass 0 to {total} (the total power)")
+        result = q.prove_concrete(powers, faulty, threshold)
+    else:
+        fraction = _fraction(args.faulty_below) if args.faulty_below else (1, 3)
+        result = q.prove_parametric(threshold, fraction)
+    code = EXIT_OK if result.proved else EXIT_VIOLATION
+    if args.json:
+        out = {"claim": result.claim, "proved": result.proved, "exit_code": code}
+        if not result.proved:
+            out["counterexample"] = {
+                "powers": result.powers, "faulty_power": result.faulty_power,
+                "quorum1": [f"p{i + 1}" for i in result.quorum1],
+                "quorum2": [f"p{i + 1}" for i in result.quorum2],
+                "faulty": [f"p{i + 1}" for i in result.faulty]}
+        print(json.dumps(out))
+        return code
+    print(f"bftcheck prove quorum: {result.claim}")
+    if result.proved:
+        print("result: proved: Z3 shows that no counterexample exists (exit 0)")
+        return code
+
+    def members(idx: list[int]) -> str:
+        names = ", ".join(f"p{i + 1}" for i in idx)
+        return f"{{{names}}} (power {sum(result.powers[i] for i in idx)})"
+
+    total = sum(result.powers)
+    print("counterexample:")
+    print("  validators: " + ", ".join(f"p{i + 1}={p}" for i, p in enumerate(result.powers))
+          + f" (total {total})")
+    print(f"  quorum 1:   {members(result.quorum1)}")
+    print(f"  quorum 2:   {members(result.quorum2)}")
+    print(f"  faulty:     {members(result.faulty)}, at most {result.faulty_power} of faulty "
+          f"power: every validator in both quorums may be faulty, so both can be decided "
+          f"on with different values")
+    print("result: refuted (exit 1)")
+    return code
+
+
+def add_parser(sub: Any) -> None:
+    pr = sub.add_parser("prove", help="Z3 proofs: quorum intersection for every validator set")
+    pr.add_argument("what", choices=("quorum",))
+    pr.add_argument("--powers", metavar="P1,P2,...",
+                    help="a concrete validator set (default: every N and power assignment)")
+    pr.add_argument("--faulty-power", type=int, metavar="F",
+                    help="with --powers: the faulty power (default: the largest below 1/3)")
+    pr.add_argument("--faulty-below", metavar="N/D",
+                    help="without --powers: faulty power below this fraction (default 1/3)")
+    pr.add_argument("--mutant", metavar="NAME", help="weak-quorum: prove with its threshold")
+    pr.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    pr.set_defaults(func=cmd_prove)
