@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any, NoReturn
 
-from bftcheck.config import Config, ConfigError, load_toml
+from bftcheck.config import Config, ConfigError
 from bftcheck.outcome import EXIT_USAGE, OutputError, UsageError
 from bftcheck.presets import DEFAULT_PRESET, preset
 
@@ -53,51 +53,72 @@ def _output_options(p: argparse.ArgumentParser, trace: str = "the counterexample
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
 
-def _parse_powers(text: str) -> tuple[int, ...]:
-    parts = text.split(",")
-    try:
+def _parse_powers(text: str, flag: str = "--powers") -> tuple[int, ...]:
+    from bftcheck.config import shown
+
+    parts = [x.strip() for x in text.split(",")]
+    if all(x.isascii() and x.isdigit() and len(x) <= 12 for x in parts):
         return tuple(int(x) for x in parts)
-    except ValueError:
-        raise ConfigError(f"--powers {text!r} is not a comma-separated list of whole numbers "
-                          f"(e.g. --powers 4,1,1,1)") from None
+    bad = next(x for x in parts if not (x.isascii() and x.isdigit() and len(x) <= 12))
+    what = "is empty" if not bad else f"has {shown(bad)}"
+    raise ConfigError(f"{flag} {shown(text)} {what}, not a comma-separated list of whole "
+                      f"numbers: pass e.g. {flag} 4,1,1,1")
 
 
 def build_config(args: argparse.Namespace) -> Config:
-    """Preset or file first, then the explicit overrides; validated."""
+    """Preset or file first, then the explicit overrides; validated. Messages
+    name what the user wrote: the flag, or the key of the --config file."""
+    from bftcheck.config import MAX_VALIDATORS, Origin, read_toml
     from bftcheck.model.mutants import MUTANTS
 
+    keys: frozenset[str] = frozenset()
     if args.config:
-        cfg = load_toml(args.config)
+        cfg, from_file = read_toml(args.config)
+        keys, base = from_file.keys, "the default"
     elif args.preset:
         cfg = preset(args.preset)
+        base = f"preset {args.preset}"
     elif args.mutant and args.mutant in MUTANTS:
         cfg = Config(**MUTANTS[args.mutant].catch, name=f"mutant-{args.mutant}")
+        base = f"the mutant {args.mutant}'s own configuration"
     else:
         cfg = preset(DEFAULT_PRESET)
+        base = f"the default preset {DEFAULT_PRESET}"
     changes: dict[str, Any] = {}
+    flags: set[str] = set()
     if args.validators is not None:
         if args.validators < 1:
             raise ConfigError(f"--validators {args.validators}: pass a number N >= 1")
+        if args.validators > MAX_VALIDATORS:
+            raise ConfigError(f"--validators {args.validators} is more than the supported "
+                              f"{MAX_VALIDATORS}: pass --validators N with N at most "
+                              f"{MAX_VALIDATORS}")
         changes["powers"] = (1,) * args.validators
+        flags.add("validators")
     if args.powers is not None:
         changes["powers"] = _parse_powers(args.powers)
+        flags.add("powers")
     for key in ("byzantine", "byz_budget", "heights", "rounds", "values", "mutant",
                 "max_partitions"):
         value = getattr(args, key)
         if value is not None:
             changes[key] = value
+            flags.add(key)
     if args.partitions is not None:
         names = tuple(x.strip() for x in args.partitions.split(",") if x.strip())
         if not names:
             raise ConfigError("--partitions is empty: name patterns, e.g. --partitions halves")
         changes["partitions"] = names
+        flags.add("partitions")
         if args.max_partitions is None and not cfg.max_partitions:
             changes["max_partitions"] = 2
+            flags.add("max_partitions")  # implied by --partitions
     if changes:
         overrides = {k: v for k, v in changes.items() if k != "mutant"}
         name = cfg.name if not overrides else "custom"
         cfg = cfg.with_changes(name=name, **changes)
-    return cfg.validated()
+    origin = Origin(file=args.config, keys=keys, flags=frozenset(flags), base=base)
+    return cfg.validated(origin)
 
 
 def _writable(path: str | None, flag: str = "--trace-out") -> None:
@@ -179,7 +200,7 @@ def positive_number(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        raise argparse.ArgumentTypeError(f"{text!r}: not a number; pass a finite number > 0") from None
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: pass a finite number > 0")
     return value
@@ -190,7 +211,7 @@ def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(f"{text!r}: not a whole number; pass one > 0") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: pass a whole number > 0")
     return value

@@ -53,6 +53,34 @@ def rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def address_space_bytes() -> int | None:
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[0]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+# Under `ulimit -v` the address space, not the RSS, is what runs out first.
+ADDRESS_SPACE_SHARE = 0.85
+
+
+def over_budget(max_rss: int | None) -> str | None:
+    """Why memory is exhausted now (RSS past `max_rss`, or the address space
+    near its RLIMIT_AS), or None."""
+    if max_rss is not None:
+        rss = rss_bytes()
+        if rss >= max_rss:
+            return f"memory limit of {format_size(max_rss)} reached (RSS {format_size(rss)})"
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        used = address_space_bytes()
+        if used is not None and used >= soft * ADDRESS_SPACE_SHARE:
+            return (f"address-space limit (ulimit -v) of {format_size(soft)} nearly reached "
+                    f"({format_size(used)} in use)")
+    return None
+
+
 def _meminfo_available() -> int | None:
     try:
         text = Path("/proc/meminfo").read_text()
@@ -80,9 +108,4 @@ def default_budget() -> int:
     """A safe share of the memory this process may still use, plus what it holds."""
     rooms = [r for r in (_meminfo_available(), _cgroup_room()) if r is not None]
     room = min(rooms) if rooms else 4 * 2**30
-    budget = rss_bytes() + int(room * DEFAULT_SHARE)
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    if soft != resource.RLIM_INFINITY:
-        # address space is not RSS: shared libraries and arenas count too
-        budget = min(budget, int(soft * 0.6))
-    return budget
+    return rss_bytes() + int(room * DEFAULT_SHARE)

@@ -27,6 +27,7 @@ from bftcheck.checker.result import (
     Path,
     Result,
 )
+from bftcheck.memory import over_budget
 from bftcheck.model.interface import Model, Property
 
 Progress = Callable[[dict[str, float]], None]
@@ -52,14 +53,7 @@ def _over_limit(limits: Limits, start: float, now: float) -> str | None:
         return reason
     if limits.max_seconds is not None and now - start >= limits.max_seconds:
         return f"time limit of {limits.max_seconds:g} s reached"
-    if limits.max_memory is not None:
-        from bftcheck.memory import format_size, rss_bytes
-
-        rss = rss_bytes()
-        if rss >= limits.max_memory:
-            return (f"memory limit of {format_size(limits.max_memory)} reached "
-                    f"(RSS {format_size(rss)})")
-    return None
+    return over_budget(limits.max_memory)
 
 
 def peak_rss_mib() -> float:
@@ -201,67 +195,71 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
     expanded = 0
     active_steps = list(step_props)
     always_names = {p.name for p in properties if p.kind != "sometimes"}
-    while pending_always or pending_sometimes or pending_graph:
-        if limits.stop_at_first_violation and always_names & found.keys():
-            break
-        item = space.pop()
-        if item is None:
-            break
-        s, sid = item
-        d = space.depth(sid)
-        if d > depth:
-            depth = d
-        succ, names = successors(s)
-        generated += len(succ)
-        if active_steps:
-            for k, t in enumerate(succ):
-                for p in active_steps:
-                    if p.name in found:
-                        continue
-                    if (p.kind == "always") != p.check(s, names[k], t):
-                        path = path_to(space, sid)
-                        path.steps.append(k)
-                        found[p.name] = path
-                        found_at[p.name] = d + 1
-                        (pending_always if p.kind == "always" else pending_sometimes
-                         ).discard(p.name)
-            active_steps = [p for p in active_steps if p.name not in found]
-        first = len(space)
-        if graph is None:
-            new = space.add_successors(sid, succ)
-        else:
-            new, ids = space.add_successors_indexed(sid, succ)
-        if state_props or graph is not None:
-            for j, k in enumerate(new):
-                judge_state(succ[k], first + j)
-        if graph is not None and graph.region[sid]:
-            stuck = True
-            for k in range(len(succ)):
-                if graph.region[ids[k]]:
-                    graph.edge(sid, ids[k])
-                    stuck = False
-            if stuck:
-                # a terminal region state: no run from here reaches a target
-                # unless it is one; a definite violation, found before the end
-                for i, p in enumerate(graph_props):
-                    if p.name not in found and not graph.targets[i][sid]:
-                        found[p.name] = path_to(space, sid)
-                        found_at[p.name] = d
-                        pending_graph.discard(p.name)
-        expanded += 1
-        if expanded % check_every == 0:
-            now = time.perf_counter()
-            over = _over_limit(limits, start, now)
-            if over:
-                stopped = over
+    try:
+        while pending_always or pending_sometimes or pending_graph:
+            if limits.stop_at_first_violation and always_names & found.keys():
                 break
-            if progress is not None and now >= next_report:
-                next_report = now + progress_every
-                progress({"generated": generated, "distinct": len(space),
-                          "queued": space.queued, "depth": depth, "elapsed": now - start})
-        if limits.max_states is not None and len(space) >= limits.max_states:
-            stopped = f"state limit of {limits.max_states} reached"
-            break
+            item = space.pop()
+            if item is None:
+                break
+            s, sid = item
+            d = space.depth(sid)
+            if d > depth:
+                depth = d
+            succ, names = successors(s)
+            generated += len(succ)
+            if active_steps:
+                for k, t in enumerate(succ):
+                    for p in active_steps:
+                        if p.name in found:
+                            continue
+                        if (p.kind == "always") != p.check(s, names[k], t):
+                            path = path_to(space, sid)
+                            path.steps.append(k)
+                            found[p.name] = path
+                            found_at[p.name] = d + 1
+                            (pending_always if p.kind == "always" else pending_sometimes
+                             ).discard(p.name)
+                active_steps = [p for p in active_steps if p.name not in found]
+            first = len(space)
+            if graph is None:
+                new = space.add_successors(sid, succ)
+            else:
+                new, ids = space.add_successors_indexed(sid, succ)
+            if state_props or graph is not None:
+                for j, k in enumerate(new):
+                    judge_state(succ[k], first + j)
+            if graph is not None and graph.region[sid]:
+                stuck = True
+                for k in range(len(succ)):
+                    if graph.region[ids[k]]:
+                        graph.edge(sid, ids[k])
+                        stuck = False
+                if stuck:
+                    # a terminal region state: no run from here reaches a target
+                    # unless it is one; a definite violation, found before the end
+                    for i, p in enumerate(graph_props):
+                        if p.name not in found and not graph.targets[i][sid]:
+                            found[p.name] = path_to(space, sid)
+                            found_at[p.name] = d
+                            pending_graph.discard(p.name)
+            expanded += 1
+            if expanded % check_every == 0:
+                now = time.perf_counter()
+                over = _over_limit(limits, start, now)
+                if over:
+                    stopped = over
+                    break
+                if progress is not None and now >= next_report:
+                    next_report = now + progress_every
+                    progress({"generated": generated, "distinct": len(space),
+                              "queued": space.queued, "depth": depth, "elapsed": now - start})
+            if limits.max_states is not None and len(space) >= limits.max_states:
+                stopped = f"state limit of {limits.max_states} reached"
+                break
+    except MemoryError:  # an allocation failed: end with what is known
+        stopped = "out of memory (an allocation failed)"
+
     complete = space.queued == 0 and stopped == COMPLETE
     if not complete and stopped == COMPLETE:
         stopped = DECIDED

@@ -1,0 +1,225 @@
+"""Fault injection for `bftcheck check` and the exit-code discipline of main():
+signals at several points of a real subprocess, memory limits (--max-memory
+and `ulimit -v`), outputs that cannot be written, an internal error. A fault
+never gives exit 0 or 1 unless the work had truly finished with that result."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bftcheck import outputs
+from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_INTERNAL, EXIT_USAGE, EXIT_VIOLATION
+from helpers import run_cli
+
+# A configuration whose full search takes far longer than any test waits
+# (n4-split: millions of states), so a signal always lands mid-search.
+LONG = ["check", "--preset", "n4-split"]
+
+
+def start(argv: list[str], **kw) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "bftcheck.cli", *argv],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def wait_for_progress(proc: subprocess.Popen, lines: int = 1) -> None:
+    """Block until the search has printed `lines` progress lines on stderr."""
+    seen = 0
+    while seen < lines:
+        line = proc.stderr.readline()
+        assert line, "the search ended before it printed progress"
+        if "distinct" in line:
+            seen += 1
+
+
+def signal_and_wait(proc: subprocess.Popen, sig: int) -> tuple[int, str, str, float]:
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    return proc.returncode, out, err, time.monotonic() - sent
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("after", [1, 3], ids=["1st-progress", "3rd-progress"])
+def test_signal_mid_search_prints_the_summary_and_exits_3(sig, after):
+    proc = start(LONG)
+    wait_for_progress(proc, after)
+    code, out, err, took = signal_and_wait(proc, sig)
+    name = signal.Signals(sig).name
+    assert code == EXIT_INCOMPLETE
+    assert took < 3.0, f"took {took:.1f} s to stop"
+    assert f"search: INCOMPLETE (interrupted ({name}))" in out
+    assert "  agreement              unknown" in out
+    assert out.rstrip().endswith("result: no violation found, but the search is incomplete "
+                                 "(exit 3)")
+    assert "Traceback" not in err
+
+
+def test_signal_with_json_gives_one_incomplete_object(tmp_path):
+    trace = tmp_path / "t.json"
+    proc = start([*LONG, "--json", "--trace-out", str(trace)])
+    wait_for_progress(proc, 1)
+    code, out, err, _ = signal_and_wait(proc, signal.SIGINT)
+    assert code == EXIT_INCOMPLETE
+    data = json.loads(out)
+    assert data["complete"] is False and data["stopped"] == "interrupted (SIGINT)"
+    assert data["exit_code"] == EXIT_INCOMPLETE
+    assert set(data["verdicts"].values()) <= {"unknown", "witnessed"}
+    assert not trace.exists() and list(tmp_path.iterdir()) == []  # nothing half-written
+    assert "Traceback" not in err
+
+
+def test_second_signal_stops_at_once_without_a_summary():
+    # The first signal asks the search to stop; the second, if it lands before
+    # the summary, stops at once. Either way: exit 3, no traceback.
+    proc = start(LONG)
+    wait_for_progress(proc, 1)
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == EXIT_INCOMPLETE
+    assert "Traceback" not in err
+    assert "search: INCOMPLETE (interrupted (SIGINT))" in out or (
+        err.strip().splitlines()[-1].startswith("bftcheck: interrupted (SIGINT again)"))
+
+
+def test_a_violation_found_before_the_interrupt_keeps_its_counterexample(tmp_path):
+    """n4-f2 with a budget that makes the search long: the fork (depth 7) is
+    found in the first second; an interrupt after that still reports it,
+    with its trace, and the trace replays."""
+    trace = tmp_path / "fork.json"
+    proc = start(["check", "--preset", "n4-f2", "--heights", "2", "--trace-out", str(trace)])
+    wait_for_progress(proc, 2)
+    code, out, err, _ = signal_and_wait(proc, signal.SIGTERM)
+    assert code == EXIT_VIOLATION
+    assert "search: INCOMPLETE (interrupted (SIGTERM))" in out
+    assert "agreement              violated (depth 7)" in out
+    replay = subprocess.run([sys.executable, "-m", "bftcheck.cli", "replay", str(trace)],
+                            capture_output=True, text=True, timeout=120)
+    assert replay.returncode == EXIT_VIOLATION
+    assert "confirmed" in replay.stdout
+
+
+def test_max_memory_ends_incomplete_with_the_summary(capsys):
+    code, out, err = run_cli(capsys, *LONG, "--max-memory", "120M", "--quiet")
+    assert code == EXIT_INCOMPLETE
+    assert "search: INCOMPLETE (memory limit of 120.0 MiB reached (RSS " in out
+    assert out.rstrip().endswith("(exit 3)")
+
+
+def test_ulimit_address_space_ends_incomplete_not_with_a_traceback():
+    limit_kib = 1_000_000
+    proc = subprocess.run(
+        [sys.executable, "-m", "bftcheck.cli", *LONG, "--quiet"], capture_output=True,
+        text=True, timeout=600,
+        preexec_fn=lambda: __import__("resource").setrlimit(
+            __import__("resource").RLIMIT_AS, (limit_kib * 1024, limit_kib * 1024)))
+    assert proc.returncode == EXIT_INCOMPLETE
+    assert "Traceback" not in proc.stderr and "MemoryError" not in proc.stderr
+    assert "search: INCOMPLETE (" in proc.stdout
+    assert "result: no violation found, but the search is incomplete (exit 3)" in proc.stdout
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "1k", "nan", "2X"])
+def test_bad_max_memory_is_one_line_exit_2(capsys, value):
+    code, out, err = run_cli(capsys, "check", "--max-memory", value)
+    assert code == EXIT_USAGE and out == ""
+    assert err.count("\n") == 1 and "--max-memory" in err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-3", "x"])
+def test_non_finite_or_non_positive_seconds_rejected(capsys, value):
+    code, out, err = run_cli(capsys, "check", f"--max-seconds={value}")
+    assert code == EXIT_USAGE and out == ""
+    assert err.startswith(f"bftcheck: error: --max-seconds {value}: ")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("flag", ["--trace-out", "--trace-html"])
+@pytest.mark.parametrize("where", ["/proc/bftcheck.json", "/nonexistent-dir/t.json", "/tmp"])
+def test_unwritable_output_refused_before_the_search(capsys, flag, where):
+    code, out, err = run_cli(capsys, "check", "--preset", "n4-f2", flag, where)
+    assert code == EXIT_USAGE
+    assert out == ""  # nothing searched, nothing printed
+    assert err.count("\n") == 1 and f"{flag} {where}" in err
+
+
+def test_write_failing_after_the_search_prints_verdicts_then_one_line(tmp_path, capsys,
+                                                                      monkeypatch):
+    target = tmp_path / "fork.json"
+    target.write_text("old\n")
+
+    def fail(src, dst):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(outputs.os, "replace", fail)
+    code, out, err = run_cli(capsys, "check", "--preset", "n4-f2", "--property", "agreement",
+                             "--trace-out", str(target), "--quiet")
+    assert code == EXIT_USAGE
+    assert "  agreement  violated (depth 7)" in out
+    assert "Counterexample to agreement" in out
+    assert "trace written to" not in out
+    assert out.rstrip().endswith("result: violated: agreement (exit 2)")
+    assert err.count("\n") == 1 and str(target) in err and "Read-only" in err
+    assert target.read_text() == "old\n"  # the old file is untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fork.json"]  # no temp file left
+
+
+def test_write_failing_after_the_search_with_json(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(outputs.os, "replace",
+                        lambda a, b: (_ for _ in ()).throw(OSError(28, "No space left")))
+    code, out, err = run_cli(capsys, "check", "--preset", "n4-f2", "--property", "agreement",
+                             "--trace-out", str(tmp_path / "t.json"), "--json", "--quiet")
+    assert code == EXIT_USAGE
+    data = json.loads(out)
+    assert data["verdicts"]["agreement"] == "violated" and data["exit_code"] == EXIT_USAGE
+    assert "No space left" in err
+
+
+def test_atomic_write_keeps_the_mode_a_plain_write_would_give(tmp_path):
+    outputs.write_atomic(tmp_path / "a.txt", "x")
+    plain = tmp_path / "b.txt"
+    plain.write_text("x")
+    assert (tmp_path / "a.txt").stat().st_mode == plain.stat().st_mode
+
+
+def test_internal_error_is_exit_4_with_one_line_and_a_crash_file(capsys, monkeypatch,
+                                                                  tmp_path):
+    import bftcheck.checker.bfs as bfs
+
+    def broken(*a, **k):
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(bfs, "check", broken)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    code, out, err = run_cli(capsys, "check", "--quiet")
+    assert code == EXIT_INTERNAL
+    assert err.count("\n") == 1
+    assert "internal error (RuntimeError: injected fault)" in err
+    crash = next(tmp_path.glob("bftcheck-crash-*.txt"))
+    assert "Traceback" in crash.read_text() and str(crash) in err
+
+
+def test_debug_shows_the_traceback(capsys, monkeypatch):
+    import bftcheck.checker.bfs as bfs
+
+    monkeypatch.setattr(bfs, "check", lambda *a, **k: 1 / 0)
+    code, out, err = run_cli(capsys, "check", "--quiet", "--debug")
+    assert code == EXIT_INTERNAL
+    assert "Traceback" in err and "ZeroDivisionError" in err
+
+
+def test_witness_only_search_that_ends_early_says_so_and_is_not_incomplete(capsys):
+    code, out, err = run_cli(capsys, "check", "--property", "decision-reachable", "--quiet")
+    assert code == 0
+    assert "search: ended early (every checked property was decided): " in out
+    assert "INCOMPLETE" not in out
+    assert out.rstrip().endswith("result: every checked property was decided (exit 0)")
