@@ -200,7 +200,8 @@ def positive_number(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: not a number; pass a finite number > 0") from None
+        raise argparse.ArgumentTypeError(f"{text!r}: not a number; pass a finite number > 0"
+                                         ) from None
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: pass a finite number > 0")
     return value

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from bftcheck.cli_common import _parse_powers
-from bftcheck.config import Config, ConfigError
+from bftcheck.config import Config, ConfigError, Origin
 from bftcheck.outcome import EXIT_OK, EXIT_VIOLATION
 
 
@@ -35,7 +35,8 @@ def cmd_prove(args: argparse.Namespace) -> int:
             raise ConfigError("--faulty-below is for the parameterised proof; with --powers "
                               "give --faulty-power")
         powers = list(_parse_powers(args.powers))
-        Config(powers=tuple(powers)).validated()  # same checks as everywhere
+        # the same checks as everywhere, naming the flag prove has
+        Config(powers=tuple(powers)).validated(Origin(flags=frozenset({"powers"})))
         total = sum(powers)
         faulty = args.faulty_power if args.faulty_power is not None else (total - 1) // 3
         if not 0 <= faulty <= total:

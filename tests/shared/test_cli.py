@@ -141,7 +141,7 @@ def test_list(capsys):
 BAD = [
     (["check", "--validators", "0"], "validators"),
     (["check", "--byzantine", "5"], "--byzantine 5 does not fit 4 validators"),
-    (["check", "--byzantine", "4"], "all 4 validators are Byzantine"),
+    (["check", "--byzantine", "4"], "all 4 validators (the default preset n4-f1) are Byzantine"),
     (["check", "--powers", "1,0,1"], "voting power of p2 is 0"),
     (["check", "--powers", "1,a"], "not a comma-separated list"),
     (["check", "--rounds", "0"], "--rounds 0 is out of range"),
