@@ -8,9 +8,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bftcheck.cli_common import Parser, _config_options, _print_trace, _writable, build_config
+from bftcheck.cli_common import (
+    Parser,
+    _config_options,
+    _print_trace,
+    _write_traces,
+    build_config,
+    check_outputs,
+    report_output_error,
+)
 from bftcheck.config import Config, ConfigError
-from bftcheck.outcome import EXIT_OK, EXIT_VIOLATION
+from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
 
 
 def _tlc_command(run: Any) -> Any:
@@ -56,50 +64,70 @@ def _verdict_text(result: Any, name: str) -> str:
 @_tlc_command
 def cmd_tlc(args: argparse.Namespace) -> int:
     from bftcheck import itf
-    from bftcheck.checker.result import NOT_WITNESSED, VIOLATED
+    from bftcheck.checker.result import NOT_WITNESSED, UNKNOWN, VIOLATED
     from bftcheck.spec import mc, tlc
     from bftcheck.trace import describe_config
 
     cfg, tools, model = _tlc_setup(args)
-    _writable(args.trace_out)
     chosen = list(dict.fromkeys(args.property or mc.PROPERTIES))
     unknown = [n for n in chosen if n not in mc.PROPERTIES]
     if unknown:
         raise ConfigError(f"unknown property {unknown[0]!r}: choose from "
                           f"{', '.join(mc.PROPERTIES)} (see 'bftcheck list properties')")
+    check_outputs(args)
     if not args.json:
-        print(f"bftcheck tlc: {describe_config(cfg)}")
+        print(f"bftcheck tlc: {describe_config(cfg)}", flush=True)
     out = tlc.check(cfg, chosen, tools, args.workers, model, progress=_tlc_progress(args))
     result = out.result
     first = next(iter(out.traces.values()), None)
-    if first is not None and args.trace_out:
-        itf.write_itf(args.trace_out, model, first)
+    error = _write_traces(args, model, first)
     code = result.exit_code()
     if code == EXIT_OK and args.property and NOT_WITNESSED in result.verdicts.values():
         code = EXIT_VIOLATION
+    final = report_output_error(error, code)
     if args.json:
         summary = result.summary()
         summary.update(config=cfg.to_dict(), found_at_depth=result.found_at,
                        tlc_runs=out.runs, workers=args.workers, tla2tools=tools.jar,
                        trace=itf.to_itf(model, first) if first else None,
                        traces={n: itf.to_itf(model, t) for n, t in out.traces.items()},
-                       exit_code=code)
-        print(json.dumps(summary))
-        return code
+                       exit_code=final)
+        if out.stopped:
+            summary["interrupted_run"] = out.runs + 1
+        print(json.dumps(summary), flush=True)
+        return final
     s = result.summary()
-    print(f"search: complete: {s['distinct_states']:,} distinct states, "
-          f"{s['generated_states']:,} generated, depth {s['depth']}, {s['seconds']:.2f} s "
-          f"({s['states_per_second']:,.0f} states/s) in {out.runs} TLC run"
-          f"{'s' if out.runs > 1 else ''}, {args.workers} worker{'s' * (args.workers > 1)}")
+    runs = f"{out.runs} TLC run{'s' if out.runs != 1 else ''}"
+    workers = f"{args.workers} worker{'s' * (args.workers > 1)}"
+    if out.complete:
+        print(f"search: complete: {s['distinct_states']:,} distinct states, "
+              f"{s['generated_states']:,} generated, depth {s['depth']}, {s['seconds']:.2f} s "
+              f"({s['states_per_second']:,.0f} states/s) in {runs}, {workers}")
+    elif out.runs:
+        print(f"search: INCOMPLETE ({out.stopped}) during TLC run {out.runs + 1}; {runs} "
+              f"finished in {s['seconds']:.2f} s (the last: {s['distinct_states']:,} distinct "
+              f"states, {s['generated_states']:,} generated, depth {s['depth']}), {workers}")
+    else:
+        print(f"search: INCOMPLETE ({out.stopped}) during TLC run 1; no TLC run finished, "
+              f"{workers}")
     width = max(len(n) for n in chosen)
     for name in chosen:
         print(f"  {name:<{width}}  {_verdict_text(result, name)}")
-    _print_trace(args, model, first)
+    _print_trace(args, model, first, error)
     violated = [n for n, v in result.verdicts.items() if v in (VIOLATED, NOT_WITNESSED)
                 and (v == VIOLATED or args.property)]
-    print("result: " + ("all checked properties hold" if code == EXIT_OK
-                        else "violated: " + ", ".join(violated)) + f" (exit {code})")
-    return code
+    undecided = [n for n, v in result.verdicts.items() if v == UNKNOWN]
+    if code == EXIT_OK:
+        verdict = "all checked properties hold"
+    elif code == EXIT_VIOLATION:
+        verdict = "violated: " + ", ".join(violated)
+        if undecided:
+            verdict += f" (the search is incomplete: {len(undecided)} undecided)"
+    else:
+        verdict = (f"incomplete: {len(undecided)} of {len(chosen)} properties undecided "
+                   f"({out.stopped})")
+    print(f"result: {verdict} (exit {final})", flush=True)
+    return final
 
 
 @_tlc_command
@@ -114,14 +142,25 @@ def cmd_crossval(args: argparse.Namespace) -> int:
         progress("bftcheck check ...")
     ours = check(model, model.properties())
     report = crossval.compare(cfg, model, ours, tools, progress=progress)
-    code = EXIT_OK if report.agree else EXIT_VIOLATION
+    if not report.complete:
+        code = EXIT_INCOMPLETE
+    else:
+        code = EXIT_OK if report.agree else EXIT_VIOLATION
     if args.json:
-        print(json.dumps({**report.to_json(), "config": cfg.to_dict(), "exit_code": code}))
+        print(json.dumps({**report.to_json(), "config": cfg.to_dict(), "exit_code": code}),
+              flush=True)
         return code
     print(f"bftcheck crossval: {describe_config(cfg)}")
     print(report.render())
-    verdict = "the engines agree" if report.agree else "the engines DISAGREE"
-    print(f"result: {verdict} (exit {code})")
+    if not report.complete:
+        undecided = sum(1 for r in report.rows if not r.decided) + len(report.not_replayed)
+        verdict = (f"INCOMPLETE ({report.stopped}): the comparison stopped before its end, "
+                   f"{undecided} undecided")
+        if report.mismatches:
+            verdict += f"; differences so far: {', '.join(report.mismatches)}"
+    else:
+        verdict = "the engines agree" if report.agree else "the engines DISAGREE"
+    print(f"result: {verdict} (exit {code})", flush=True)
     return code
 
 

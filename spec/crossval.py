@@ -18,11 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from bftcheck import itf
-from bftcheck.checker.result import Result
+from bftcheck.checker.bfs import DECIDED
+from bftcheck.checker.result import UNKNOWN, Result
 from bftcheck.config import Config
 from bftcheck.replay import replay
 from bftcheck.spec import mc, tlc
 from bftcheck.trace import Trace, from_path
+
+UNDECIDED = "undecided"
 
 
 @dataclass
@@ -32,6 +35,9 @@ class Row:
     theirs: str
     compared: bool  # whether a difference is a disagreement
     same: bool
+    # False when an engine was stopped before it decided the row (an interrupt):
+    # the row is then neither a match nor a mismatch
+    decided: bool = True
 
 
 @dataclass
@@ -52,18 +58,38 @@ class Report:
     replays: list[Replay] = field(default_factory=list)
     # properties over the state graph (Recovery) that only bftcheck checks
     ours_only: list[str] = field(default_factory=list)
+    # why the comparison stopped before its end (an interrupt), else None;
+    # an incomplete report neither agrees nor disagrees
+    stopped: str | None = None
+    # counterexamples not replayed because of the stop: (direction, property)
+    not_replayed: list[tuple[str, str]] = field(default_factory=list)
 
     @property
-    def agree(self) -> bool:
-        return all(r.same for r in self.rows if r.compared) and all(
-            r.confirmed for r in self.replays)
+    def complete(self) -> bool:
+        return self.stopped is None
+
+    @property
+    def mismatches(self) -> list[str]:
+        """What differs among the decided rows and the replays done."""
+        return [r.what for r in self.rows if r.compared and r.decided and not r.same] + [
+            f"{rp.direction} {rp.prop}" for rp in self.replays if not rp.confirmed]
+
+    @property
+    def agree(self) -> bool | None:
+        """True/False on a complete comparison; None when it was stopped."""
+        if not self.complete:
+            return None
+        return not self.mismatches
 
     def render(self) -> str:
         width = max(len(r.what) for r in self.rows)
         cw = max(12, *(len(r.ours) for r in self.rows))
         lines = [f"  {'':<{width}}  {'bftcheck':<{cw}}  {'TLC':<{cw}}",]
         for r in self.rows:
-            mark = ("ok" if r.same else "MISMATCH") if r.compared else ""
+            if not r.decided:
+                mark = UNDECIDED
+            else:
+                mark = ("ok" if r.same else "MISMATCH") if r.compared else ""
             lines.append(f"  {r.what:<{width}}  {r.ours:<{cw}}  {r.theirs:<{cw}}  {mark}".rstrip())
         for name in self.ours_only:
             lines.append(f"  {name:<{width}}  {_verdict(self.ours, name):<{cw}}  "
@@ -72,11 +98,18 @@ class Report:
             verdict = "confirmed" if rp.confirmed else "NOT CONFIRMED"
             lines.append(f"  {rp.direction}: {rp.prop} counterexample ({rp.steps} steps) "
                          f"{verdict}: {rp.detail}")
+        for direction, prop in self.not_replayed:
+            lines.append(f"  {direction}: {prop} counterexample not replayed ({UNDECIDED}: "
+                         f"{self.stopped})")
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "agree": self.agree,
+            "complete": self.complete,
+            "stopped": self.stopped,
+            "mismatches": self.mismatches,
+            "not_replayed": [{"direction": d, "prop": p} for d, p in self.not_replayed],
             "engines": {"check": self.ours.summary(), "tlc": {**self.theirs.summary(),
                                                                "tlc_runs": self.tlc_runs}},
             "found_at_depth": {"check": self.ours.found_at, "tlc": self.theirs.found_at},
@@ -94,39 +127,64 @@ def _verdict(result: Result, name: str) -> str:
 def compare(cfg: Config, model: Any, ours: Result, tools: tlc.Tools,
             progress: tlc.Progress | None = None) -> Report:
     """Run TLC (one worker: shortest traces) on `cfg` and compare it with
-    bftcheck's result `ours` on the same configuration."""
+    bftcheck's result `ours` on the same configuration.
+
+    A requested stop (bftcheck/stop.py; or `ours` itself interrupted) ends
+    the comparison with what was decided: a row an engine did not decide is
+    marked undecided, the counterexamples not yet replayed are listed, and
+    the report's `stopped` says why (TLC is not started once a stop is
+    requested)."""
+    from bftcheck import stop
+
     names = [n for n in ours.verdicts if n in mc.PROPERTIES]
     out = tlc.check(cfg, names, tools, workers=1, model=model, progress=progress)
     theirs = out.result
-    report = Report(ours, theirs, out.runs,
+    stopped = out.stopped or (None if ours.complete or ours.stopped == DECIDED
+                              else ours.stopped)
+    report = Report(ours, theirs, out.runs, stopped=stopped,
                     ours_only=[n for n in ours.verdicts if n not in mc.PROPERTIES])
     both = ours.complete and theirs.complete
+    counted = out.runs > 0 and (stopped is None or both)
     report.rows.append(Row("distinct states", f"{ours.distinct_states:,}",
-                           f"{theirs.distinct_states:,}", both,
-                           ours.distinct_states == theirs.distinct_states))
+                           _count(theirs.distinct_states, counted), both,
+                           ours.distinct_states == theirs.distinct_states, both or not stopped))
     report.rows.append(Row("generated states", f"{ours.generated_states:,}",
-                           f"{theirs.generated_states:,}", False,
+                           _count(theirs.generated_states, counted), False,
                            ours.generated_states == theirs.generated_states))
-    report.rows.append(Row("depth", str(ours.depth), str(theirs.depth), both,
-                           ours.depth == theirs.depth))
+    report.rows.append(Row("depth", str(ours.depth), str(theirs.depth) if counted else "-",
+                           both, ours.depth == theirs.depth, both or not stopped))
     report.rows.append(Row("complete", "yes" if ours.complete else f"no ({ours.stopped})",
-                           "yes", False, True))
+                           "yes" if theirs.complete else f"no ({theirs.stopped})", False, True))
     report.rows.append(Row("seconds", f"{ours.seconds:.2f}",
                            f"{theirs.seconds:.2f} ({out.runs} runs)", False, True))
     for name in names:
         a, b = _verdict(ours, name), _verdict(theirs, name)
-        report.rows.append(Row(name, a, b, True, a == b))
+        decided = UNKNOWN not in (ours.verdicts[name], theirs.verdicts[name])
+        report.rows.append(Row(name, a, b, True, a == b, decided))
     for name, trace in out.traces.items():
         report.replays.append(_replay_in_python(model, trace, name))
     for name in names:
         if name in ours.paths and mc.PROPERTIES[name].witness is False:
+            if report.stopped is not None or stop.requested():
+                report.stopped = report.stopped or stop.requested()
+                report.not_replayed.append(("bftcheck -> TLC", name))
+                continue
             trace = from_path(model, cfg, ours.paths[name], name)
             if progress:
                 progress(f"TLC follows bftcheck's {name} counterexample")
-            check = tlc.check_trace(cfg, model, trace, tools)
+            try:
+                check = tlc.check_trace(cfg, model, trace, tools)
+            except tlc.TlcInterrupted as exc:
+                report.stopped = exc.reason
+                report.not_replayed.append(("bftcheck -> TLC", name))
+                continue
             report.replays.append(Replay("bftcheck -> TLC", name, len(trace), check.confirmed,
                                          check.detail))
     return report
+
+
+def _count(n: int, known: bool) -> str:
+    return f"{n:,}" if known else "-"
 
 
 def _replay_in_python(model: Any, trace: Trace, name: str) -> Replay:

@@ -30,7 +30,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bftcheck.checker.result import HOLDS, NOT_WITNESSED, VIOLATED, WITNESSED, Result
+from bftcheck.checker.result import (
+    HOLDS,
+    NOT_WITNESSED,
+    UNKNOWN,
+    VIOLATED,
+    WITNESSED,
+    Result,
+)
 from bftcheck.config import Config
 from bftcheck.spec import bridge, mc
 from bftcheck.spec.values import TlaSyntaxError, parse_state, write
@@ -165,23 +172,55 @@ def read_output(output: str) -> Run:
 
 @contextmanager
 def _workdir() -> Iterator[Path]:
-    """A temporary directory removed on any exit; SIGTERM ends the run like Ctrl-C."""
+    """A temporary directory removed however the block ends (an exception, an
+    interrupt, a second signal's `stop.Abort`)."""
     path = Path(tempfile.mkdtemp(prefix="bftcheck-tlc-"))
-    previous = None
-    try:
-        previous = signal.signal(signal.SIGTERM, _interrupt)
-    except ValueError:  # not the main thread: no handler, the finally still cleans up
-        previous = None
     try:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+# How long TLC may take to end after SIGTERM before it is killed.
+TERMINATE_GRACE = 1.0
+
+
+class TlcInterrupted(Exception):
+    """A TLC run ended by a requested stop (SIGINT/SIGTERM to bftcheck, or the
+    terminal's Ctrl-C reaching TLC too): not a crash; the caller reports what
+    was decided before it, marked incomplete."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _stopper(proc: subprocess.Popen) -> Callable[[], None]:
+    """The stop callback of one TLC process: SIGTERM at once (the JVM exits in
+    well under a second), SIGKILL if it is still there after the grace."""
+    import threading
+
+    def kill_late() -> None:
+        if proc.poll() is None:
+            proc.kill()
+
+    def terminate() -> None:
+        if proc.poll() is None:
+            proc.terminate()
+            timer = threading.Timer(TERMINATE_GRACE, kill_late)
+            timer.daemon = True
+            timer.start()
+
+    return terminate
+
+
+def _signalled(returncode: int | None) -> str | None:
+    """The signal that ended TLC (killed by it, or the JVM's 128+n exit), if
+    it was SIGINT or SIGTERM."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if returncode in (-sig, 128 + sig):
+            return sig.name
+    return None
 
 
 def run_tlc(tools: Tools, files: dict[str, str], workers: int = 1,
@@ -189,7 +228,16 @@ def run_tlc(tools: Tools, files: dict[str, str], workers: int = 1,
     """Write `files` (name -> text) plus the twin's modules into a temporary
     directory and run TLC on `module` there. `small`: a run of a few states
     (a trace check), where the JVM's start-up dominates: the quick compiler
-    only halves it (on long searches it costs a third more time)."""
+    only halves it (on long searches it costs a third more time).
+
+    A stop requested while TLC runs (bftcheck/stop.py) terminates it; the run
+    then raises TlcInterrupted, as it does when TLC itself got the SIGINT (a
+    terminal's Ctrl-C goes to the whole process group) and did not finish.
+    A run that finished before the stop is read as usual."""
+    from bftcheck import stop
+
+    if stop.requested():
+        raise TlcInterrupted(stop.requested() or "interrupted")
     with _workdir() as work:
         for name in mc.SPEC_MODULES:
             (work / name).write_text(mc.spec_text(name), encoding="utf-8")
@@ -203,28 +251,48 @@ def run_tlc(tools: Tools, files: dict[str, str], workers: int = 1,
         proc = subprocess.Popen(cmd, cwd=work, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
         try:
-            output, _ = proc.communicate()
+            with stop.on_stop(_stopper(proc)):
+                output, _ = proc.communicate()
         finally:
-            if proc.poll() is None:
+            if proc.poll() is None:  # an exception (a second signal): no orphan
                 proc.kill()
                 proc.wait()
         seconds = time.perf_counter() - start
-    if "Could not find or load main class tlc2.TLC" in output or "Invalid or corrupt jarfile" \
-            in output:
-        raise TlcError(f"{tools.jar} is not a usable tla2tools.jar ({last_lines(output, 2)}): "
-                       f"{INSTALL_HINT}, or pass --tla2tools PATH", 2)
-    run = read_output(output)
+    try:
+        if "Could not find or load main class tlc2.TLC" in output or \
+                "Invalid or corrupt jarfile" in output:
+            raise TlcError(f"{tools.jar} is not a usable tla2tools.jar "
+                           f"({last_lines(output, 2)}): {INSTALL_HINT}, or pass --tla2tools "
+                           f"PATH", 2)
+        run = read_output(output)
+    except TlcError:
+        # not a crash if we stopped it, or if the signal that ended it was the
+        # user's (Ctrl-C reaches TLC too)
+        why = stop.requested()
+        if why is None and _signalled(proc.returncode):
+            why = f"TLC was interrupted ({_signalled(proc.returncode)})"
+        if why is not None:
+            raise TlcInterrupted(why) from None
+        raise
     run.seconds = seconds
     return run
 
 
 @dataclass
 class TlcOutcome:
-    """The verdicts of a series of TLC runs, as a bftcheck Result plus traces."""
+    """The verdicts of a series of TLC runs, as a bftcheck Result plus traces.
+    When a stop interrupted the series, `result` is incomplete: the verdicts
+    of the runs that finished stay, the rest are unknown, and `stopped` (also
+    result.stopped) says why; the counts are those of the last finished run."""
 
     result: Result
     traces: dict[str, Trace]
-    runs: int
+    runs: int  # TLC runs that finished
+    stopped: str | None = None  # why the series stopped before its last run ended
+
+    @property
+    def complete(self) -> bool:
+        return self.stopped is None
 
 
 Progress = Callable[[str], None]
@@ -232,7 +300,9 @@ Progress = Callable[[str], None]
 
 def check(cfg: Config, properties: list[str], tools: Tools, workers: int = 1,
           model: Any = None, progress: Progress | None = None) -> TlcOutcome:
-    """Check the named bftcheck properties with TLC, one run per violated one."""
+    """Check the named bftcheck properties with TLC, one run per violated one.
+    A requested stop (bftcheck/stop.py) ends the series with what was decided."""
+    from bftcheck import stop
     from bftcheck.model import TendermintModel
 
     mc.supported(cfg)
@@ -244,10 +314,20 @@ def check(cfg: Config, properties: list[str], tools: Tools, workers: int = 1,
     traces: dict[str, Trace] = {}
     seconds = 0.0
     runs = 0
+    last: Run | None = None
+    stopped: str | None = None
     while True:
+        if stop.requested():
+            stopped = stop.requested()
+            break
         if progress:
             progress(f"TLC run {runs + 1}: checking {', '.join(pending) or 'no property'}")
-        run = run_tlc(tools, {"MC.tla": module, "MC.cfg": mc.mc_cfg(pending)}, workers)
+        try:
+            run = run_tlc(tools, {"MC.tla": module, "MC.cfg": mc.mc_cfg(pending)}, workers)
+        except TlcInterrupted as exc:
+            stopped = exc.reason
+            break
+        last = run
         runs += 1
         seconds += run.seconds
         if run.violated is None:
@@ -262,14 +342,18 @@ def check(cfg: Config, properties: list[str], tools: Tools, workers: int = 1,
             traces[prop.name] = to_trace(cfg, model, run, prop.name)
         pending.remove(prop.name)
     for name in pending:
-        verdicts[name] = NOT_WITNESSED if mc.PROPERTIES[name].witness else HOLDS
+        if stopped is not None:
+            verdicts[name] = UNKNOWN
+        else:
+            verdicts[name] = NOT_WITNESSED if mc.PROPERTIES[name].witness else HOLDS
+    done = last or Run(violated=None)
     result = Result(
-        engine="tlc", verdicts={p: verdicts[p] for p in properties}, complete=True,
-        distinct_states=run.distinct, generated_states=run.generated, depth=run.depth,
+        engine="tlc", verdicts={p: verdicts[p] for p in properties}, complete=stopped is None,
+        distinct_states=done.distinct, generated_states=done.generated, depth=done.depth,
         seconds=seconds, peak_rss_mib=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         / 1024.0, collision_probability=0.0, compiled_core=False, compiled_rules=False,
-        stopped="complete", found_at=found_at)
-    return TlcOutcome(result, traces, runs)
+        stopped=stopped or "complete", found_at=found_at)
+    return TlcOutcome(result, traces, runs, stopped)
 
 
 def to_trace(cfg: Config, model: Any, run: Run, prop: str | None) -> Trace:
