@@ -9,34 +9,59 @@ from typing import Any
 
 from bftcheck.cli_common import (
     _config_options,
-    _writable,
+    _print_trace,
     _write_traces,
     build_config,
+    check_outputs,
+    positive_int,
+    positive_number,
+    report_output_error,
 )
 from bftcheck.config import ConfigError
-from bftcheck.outcome import EXIT_OK, EXIT_VIOLATION
+from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
 
 
 def _fuzz_progress(info: dict) -> None:
+    if info.get("phase") == "shrink":
+        print(f"  shrinking the failure found after {info['examples']:,} examples: "
+              f"{info['shrink_runs']:,} runs, {info['elapsed']:.1f} s", file=sys.stderr,
+              flush=True)
+        return
     print(f"  {info['examples']:,} examples, {info['steps']:,} steps, highest round "
           f"{info['highest_round']}, {info['elapsed']:.1f} s", file=sys.stderr, flush=True)
+
+
+def seed_number(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: pass a whole number >= 0")
+    return value
+
+
+def _confirmed(model: Any, cfg: Any, trace: Any, prop: str) -> bool:
+    """The trace is a run of the model along which `prop` fails (bftcheck replay)."""
+    from bftcheck.itf import TraceError
+    from bftcheck.replay import replay
+
+    steps = [(st.action, model.decode(st.state)) for st in trace.steps]
+    try:
+        return prop in replay(model, cfg, steps, prop).failures
+    except TraceError:
+        return False
 
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
     from bftcheck import itf
     from bftcheck.fuzz.runner import database_path, default_max_steps, fuzz
     from bftcheck.model import TendermintModel
-    from bftcheck.trace import describe_config, from_path, render
+    from bftcheck.trace import describe_config, from_path
 
     cfg = build_config(args)
-    _writable(args.trace_out)
-    _writable(args.trace_html)
-    for flag in ("max_examples", "max_steps", "max_seconds"):
-        value = getattr(args, flag)
-        if value is not None and value <= 0:
-            raise ConfigError(f"--{flag.replace('_', '-')} {value}: pass a positive number")
-    if args.seed < 0:
-        raise ConfigError(f"--seed {args.seed}: pass a whole number >= 0")
+    check_outputs(args)
     model = TendermintModel(cfg)
     always = [p.name for p in model.properties() if p.kind == "always"]
     if args.property:
@@ -50,48 +75,82 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"bftcheck fuzz: {describe_config(cfg)}")
         print(f"  seed {args.seed}, a budget of {args.max_examples:,} examples of up to "
-              f"{steps} steps" + (f", {args.max_seconds:g} s" if args.max_seconds else ""))
+              f"{steps} steps" + (f", {args.max_seconds:g} s" if args.max_seconds else ""),
+              flush=True)
     out = fuzz(cfg, max_examples=args.max_examples, max_steps=steps,
                max_seconds=args.max_seconds, seed=args.seed, database=db, properties=chosen,
                progress=None if args.quiet else _fuzz_progress)
     trace = None
+    unconfirmed = False
     if out.violated and out.path is not None:
         trace = from_path(model, cfg, out.path, out.violated)
-        _write_traces(args, model, trace)
-    code = EXIT_VIOLATION if out.violated else EXIT_OK
-    verdicts = {p: ("violated" if p == out.violated else "unknown") for p in chosen}
+        if not _confirmed(model, cfg, trace, out.violated):
+            trace, unconfirmed = None, True  # never reported as a violation
+    error = _write_traces(args, model, trace)
+    if trace is not None:
+        code = EXIT_VIOLATION
+    elif out.incomplete or unconfirmed:
+        code = EXIT_INCOMPLETE
+    else:
+        code = EXIT_OK
+    final = report_output_error(error, code) if error else code
+    verdicts = {p: ("violated" if trace is not None and p == out.violated else "unknown")
+                for p in chosen}
     rerun = f"bftcheck fuzz {' '.join(_rerun_args(args))}"
     if args.json:
         print(json.dumps({
             "engine": "fuzz", "verdicts": verdicts, "complete": False,
-            "examples": out.examples, "steps": out.steps,
+            "interrupted": out.interrupted, "examples": out.examples, "steps": out.steps,
             "distinct_states": out.distinct_states, "generated_states": out.steps,
+            "shrink_runs": out.shrink_runs, "shrunk": out.shrunk if trace else None,
+            "found_by": out.found_by if trace else None,
+            "replayed": out.replayed, "replay_violated": out.replay_violated,
             "depth": len(trace) if trace else 0, "seconds": round(out.seconds, 3),
-            "seed": args.seed, "stopped": out.stopped, "config": cfg.to_dict(),
+            "seed": args.seed, "max_examples": args.max_examples, "max_steps": steps,
+            "stopped": out.stopped, "config": cfg.to_dict(),
             "trace": itf.to_itf(model, trace) if trace else None,
-            "reproduce": out.reproduce, "rerun": rerun, "database": db, "exit_code": code,
+            "reproduce": out.reproduce if trace else None, "rerun": rerun, "database": db,
+            "stored": out.saved, "exit_code": final,
         }))
-        return code
+        return report_output_error(error, code)
+    if out.replayed:
+        still = (f"{out.replay_violated} still fails" if out.replay_violated
+                 else "none fails any more")
+        print(f"database: replayed {out.replayed:,} stored failure"
+              f"{'s' if out.replayed != 1 else ''} before the search; {still}")
+    status = f"INCOMPLETE ({out.interrupted})" if out.incomplete else out.stopped
+    shrink = f", {out.shrink_runs:,} more runs shrinking" if out.shrink_runs else ""
+    print(f"search: {status}: {out.examples:,} examples ({out.steps:,} steps, "
+          f"{out.distinct_states:,} distinct final states{shrink}), {out.seconds:.1f} s",
+          flush=True)
+    if unconfirmed:
+        print(f"result: the run that violated {out.violated} did not replay on the model, "
+              f"so nothing is claimed; the work is incomplete (exit {final})")
+        return final
     if trace is None:
+        if out.incomplete:
+            print(f"result: no violation found in {out.examples:,} examples before the stop; "
+                  f"the work is incomplete (exit {final})")
+            return final
         print(f"result: no violation found in {out.examples:,} examples "
               f"({out.steps:,} steps, {out.distinct_states:,} distinct final states, "
               f"{out.seconds:.1f} s; {out.stopped}); fuzzing is not exhaustive, so this "
-              f"is not a proof (exit 0)")
-        return code
-    print()
-    print(render(model, trace))
+              f"is not a proof (exit {final})")
+        return final
+    _print_trace(args, model, trace, error)
     print()
     print(f"re-run: {rerun}")
     if out.reproduce:
         print(f"hypothesis: {out.reproduce}")
-    if args.trace_out:
-        print(f"trace written to {args.trace_out} (ITF); check it with "
-              f"'bftcheck replay {args.trace_out}'")
-    if args.trace_html:
-        print(f"trace written to {args.trace_html} (HTML)")
-    print(f"result: violated: {out.violated} after {out.examples:,} examples, "
-          f"{out.seconds:.1f} s (exit 1)")
-    return code
+    if out.found_by == "database":
+        how = "a failure stored in the database, replayed"
+    elif out.shrunk:
+        how = f"after {out.examples:,} examples, {out.seconds:.1f} s"
+    else:
+        how = (f"after {out.examples:,} examples, {out.seconds:.1f} s; not shrunk "
+               f"({out.stopped.rsplit(': ', 1)[-1]})")
+    print(f"result: violated: {out.violated} {how} (exit {final})", flush=True)
+    return final
 
 
 def _rerun_args(args: argparse.Namespace) -> list[str]:
@@ -101,23 +160,27 @@ def _rerun_args(args: argparse.Namespace) -> list[str]:
     return argv
 
 
-
 def add_parser(sub: Any) -> None:
     f = sub.add_parser("fuzz", help="Hypothesis stateful fuzzing for configurations too "
                        "big to enumerate")
     _config_options(f)
     f.add_argument("--property", action="append", metavar="NAME",
                    help="check only this safety property (repeatable)")
-    f.add_argument("--max-examples", type=int, default=1000, metavar="N",
-                   help="runs to try (default 1000)")
-    f.add_argument("--max-steps", type=int, metavar="S",
+    f.add_argument("--max-examples", type=positive_int, default=1000, metavar="N",
+                   help="runs of the machine in the search, exactly (default 1000); "
+                        "shrinking a failure takes more runs, counted apart")
+    f.add_argument("--max-steps", type=positive_int, metavar="S",
                    help="steps per run (default: 8 per correct validator and height, "
                         "16 to 200)")
-    f.add_argument("--max-seconds", type=float, metavar="T", help="stop after T seconds")
-    f.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
+    f.add_argument("--max-seconds", type=positive_number, metavar="T",
+                   help="stop after T seconds (checked at every step)")
+    f.add_argument("--seed", type=seed_number, default=0, metavar="N",
+                   help="random seed, a whole number >= 0 (default 0)")
     f.add_argument("--db", metavar="DIR",
-                   help="example database; failures stored here are tried first "
-                        "(default .hypothesis/bftcheck-fuzz; 'none' disables it)")
+                   help="example database: its stored failures are replayed before the "
+                        "search, which they do not change; new failures are stored "
+                        "(default .hypothesis/bftcheck-fuzz; 'none': nothing is read or "
+                        "written)")
     f.add_argument("--trace-out", metavar="FILE", help="write the shrunk trace as ITF JSON")
     f.add_argument("--trace-html", metavar="FILE", help="write the shrunk trace as HTML")
     f.add_argument("--json", action="store_true", help="one JSON object on stdout")

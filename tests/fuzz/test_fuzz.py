@@ -128,15 +128,16 @@ def test_pytest_entry_point_as_a_user_writes_it(tmp_path):
     assert "TestBrokenChain" in proc.stdout and "validity violated" in proc.stdout
 
 
-def test_stored_failure_is_tried_first(tmp_path):
+def test_stored_failure_is_replayed_before_the_search(tmp_path):
     db = str(tmp_path / "db")
     cfg = preset("n4-f2")
     first = fuzz(cfg, max_examples=2_000, seed=1, database=db)
-    assert first.violated == "agreement" and any((tmp_path / "db").rglob("*"))
-    again = fuzz(cfg, max_examples=2_000, seed=99, database=db)  # another seed
-    assert again.violated == "agreement"
-    assert again.examples < first.examples / 4  # replayed from the database, not re-found
-    assert again.path == first.path
+    assert first.violated == "agreement" and first.saved and any((tmp_path / "db").rglob("*"))
+    # another seed and a budget too small to find the fork: the stored one is reported
+    again = fuzz(cfg, max_examples=5, seed=99, database=db)
+    assert again.replayed == 1 and again.replay_violated == "agreement"
+    assert again.examples == 5  # the seeded search still ran, unchanged
+    assert (again.violated, again.found_by, again.path) == ("agreement", "database", first.path)
 
 
 def test_ten_validators_three_heights_run_to_budget():
