@@ -7,35 +7,57 @@ import json
 import sys
 from typing import Any
 
-from bftcheck.config import ConfigError
+from bftcheck.cli_common import positive_int
 from bftcheck.outcome import EXIT_OK, EXIT_VIOLATION
 
 
+def seed_int(text: str) -> int:
+    """argparse type: a whole number >= 0 (a fuzzing seed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a whole number; pass one >= 0") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: pass a whole number >= 0")
+    return value
+
+
 def cmd_mutants(args: argparse.Namespace) -> int:
-    from bftcheck import matrix
+    from bftcheck import matrix, stop
 
     engines = matrix.parse_engines(args.engines)
-    if args.max_examples <= 0:
-        raise ConfigError(f"--max-examples {args.max_examples}: pass a positive number")
 
     def progress(text: str) -> None:
         if not args.quiet:
             print(f"  {text}", file=sys.stderr, flush=True)
 
-    if args.bmc_depth <= 0:
-        raise ConfigError(f"--bmc-depth {args.bmc_depth}: pass a positive number of steps")
     rows = matrix.matrix(engines, max_examples=args.max_examples, seed=args.seed,
                          progress=progress, bmc_depth=args.bmc_depth)
-    code = EXIT_OK if matrix.ok(rows) else EXIT_VIOLATION
+    interrupted = stop.requested()
+    code = matrix.outcome(rows, interrupted)
+    failures, undecided = matrix.failures(rows), matrix.undecided(rows)
+    finished = sum(1 for r in rows if all(c.undecided is None for c in r["cells"].values()))
     if args.json:
         print(json.dumps({"engines": engines, "rows": matrix.to_json(rows),
                           "all_caught_and_control_clean": code == EXIT_OK,
-                          "exit_code": code}))
+                          "complete": interrupted is None and not undecided,
+                          "stopped": interrupted, "rows_decided": finished,
+                          "failures": failures, "undecided": undecided,
+                          "exit_code": code}), flush=True)
         return code
     print(matrix.render(rows, engines))
-    verdict = ("every mutant caught by every engine; the real protocol stays clean"
-               if code == EXIT_OK else "a mutant escaped an engine, or the control row failed")
-    print(f"result: {verdict} (exit {code})")
+    if code == EXIT_OK:
+        verdict = "every mutant caught by every engine; the real protocol stays clean"
+    elif code == EXIT_VIOLATION:
+        verdict = "a mutant escaped an engine, or the control row failed: " + ", ".join(failures)
+    elif interrupted:
+        verdict = (f"INCOMPLETE ({interrupted}): {finished} of {len(rows)} rows decided, "
+                   f"{len(undecided)} cells undecided or not run")
+        if failures:
+            verdict += "; failures so far: " + ", ".join(failures)
+    else:
+        verdict = f"INCOMPLETE: {len(undecided)} cells undecided: " + ", ".join(undecided)
+    print(f"result: {verdict} (exit {code})", flush=True)
     return code
 
 
@@ -43,11 +65,12 @@ def add_parser(sub: Any) -> None:
     mu = sub.add_parser("mutants", help="run every mutant through every engine: the matrix")
     mu.add_argument("--engines", default="check,fuzz,bmc,induct", metavar="E1,E2",
                     help="engines to run (default check,fuzz,bmc,induct)")
-    mu.add_argument("--bmc-depth", type=int, default=16, metavar="K",
+    mu.add_argument("--bmc-depth", type=positive_int, default=16, metavar="K",
                     help="depth of the bmc engine (default 16)")
-    mu.add_argument("--max-examples", type=int, default=10_000, metavar="N",
+    mu.add_argument("--max-examples", type=positive_int, default=10_000, metavar="N",
                     help="fuzzing budget per mutant (default 10000)")
-    mu.add_argument("--seed", type=int, default=1, metavar="N", help="fuzzing seed (default 1)")
+    mu.add_argument("--seed", type=seed_int, default=1, metavar="N",
+                    help="fuzzing seed, a whole number >= 0 (default 1)")
     mu.add_argument("--json", action="store_true", help="one JSON object on stdout")
     mu.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     mu.set_defaults(func=cmd_mutants)

@@ -10,6 +10,12 @@ variant that is not a bug). Recovery is a property of the whole state graph,
 which fuzzing cannot judge: the fuzz cell of a Recovery mutant is "n/a".
 So can neither Z3 engine (bmc to a fixed depth, induct with the shipped
 invariant): their cells of a Recovery mutant are "n/a" too.
+
+A cell whose engine gave no answer is *undecided*, neither caught nor
+clean: an interrupted or incomplete search, a Z3 query answered unknown, an
+induction that neither proved nor refuted; after an interrupt
+(bftcheck/stop.py) the cells not started are "not run". `outcome` is then
+3, never 0 ("every mutant caught") nor 1.
 """
 
 from __future__ import annotations
@@ -17,9 +23,11 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 
-from bftcheck.checker.bfs import Limits, check
+from bftcheck import stop
+from bftcheck.checker.bfs import DECIDED, Limits, check
 from bftcheck.config import Config, ConfigError
 from bftcheck.model import MUTANTS, TendermintModel
+from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
 from bftcheck.presets import preset
 
 ENGINES = ("check", "fuzz", "bmc", "induct")
@@ -29,14 +37,24 @@ CONTROL_SPLIT = "real protocol (split)"
 GRAPH_KINDS = ("recovery", "liveness")
 
 
+NOT_RUN = "not run"
+
+
 @dataclass
 class Cell:
     engine: str
-    caught: bool | None  # None: the engine cannot judge the property
+    caught: bool | None  # None: the engine cannot judge the property, or is undecided
     prop: str | None
     length: int | None
     seconds: float
     detail: str
+    # why the engine gave no answer ("interrupted (SIGINT)", "not run", "Z3
+    # answered unknown ..."), else None; an undecided cell is neither caught nor clean
+    undecided: str | None = None
+
+
+def _undecided(engine: str, why: str, seconds: float = 0.0, detail: str = "") -> Cell:
+    return Cell(engine, None, None, None, seconds, detail or why, undecided=why)
 
 
 def parse_engines(text: str) -> list[str]:
@@ -66,8 +84,10 @@ def run_check(cfg: Config, props_named: list[str] | None = None) -> Cell:
         prop = min(r.violated, key=lambda n: r.found_at[n])
         return Cell("check", True, prop, r.found_at[prop], seconds,
                     f"{r.distinct_states:,} states")
-    state = "complete" if r.complete else "incomplete"
-    return Cell("check", False, None, None, seconds, f"{state}, {r.distinct_states:,} states")
+    if not r.complete and r.stopped != DECIDED:  # an interrupt or a limit: no answer
+        return _undecided("check", r.stopped, seconds,
+                          f"incomplete ({r.stopped}), {r.distinct_states:,} states")
+    return Cell("check", False, None, None, seconds, f"complete, {r.distinct_states:,} states")
 
 
 def run_fuzz(cfg: Config, max_examples: int, seed: int,
@@ -80,6 +100,11 @@ def run_fuzz(cfg: Config, max_examples: int, seed: int,
         length = len(from_path(TendermintModel(cfg), cfg, out.path, out.violated))
         return Cell("fuzz", True, out.violated, length, out.seconds,
                     f"{out.examples:,} examples")
+    # FuzzOutcome.interrupted where the runner has it, else: was a stop requested?
+    why = out.interrupted if hasattr(out, "interrupted") else stop.requested()
+    if why:  # the budget was not used: not a clean run
+        return _undecided("fuzz", why, out.seconds,
+                          f"{why} after {out.examples:,} examples")
     return Cell("fuzz", False, None, None, out.seconds, f"{out.examples:,} examples")
 
 
@@ -97,6 +122,9 @@ def run_bmc(cfg: Config, depth: int, props_named: list[str] | None = None) -> Ce
     if r.found:
         prop = min(r.found, key=lambda n: r.found[n])
         return Cell("bmc", True, prop, r.found[prop], r.seconds, f"depth {r.found[prop]}")
+    why = getattr(r, "stopped", "") or getattr(r, "unknown", "") or stop.requested()
+    if why and not r.complete:  # an unknown answer, an interrupt: not up to `depth`
+        return _undecided("bmc", why, r.seconds, f"{why} (checked up to depth {r.depth})")
     bound = "no run is longer" if r.complete else f"up to depth {r.depth}"
     return Cell("bmc", False, None, None, r.seconds, bound)
 
@@ -113,6 +141,11 @@ def run_induct(cfg: Config, props_named: list[str] | None = None) -> Cell:
     r = induct(sym, agreement_invariant(sym), _safety(model, props_named))
     if r.proved:
         return Cell("induct", False, None, None, r.seconds, "invariant proved")
+    if not r.failed:  # neither proved nor refuted: an unknown answer or an interrupt
+        why = (getattr(r, "stopped", "") or stop.requested()
+               or "Z3 answered unknown: " + ", ".join(
+                   f"{k} ({v})" for k, v in getattr(r, "unknown", {}).items()) or "undecided")
+        return _undecided("induct", why, r.seconds)
     what = r.failed_conjunct or r.failed.removeprefix("implies ")
     return Cell("induct", True, what, len(r.states) - 1, r.seconds, r.failed)
 
@@ -129,6 +162,10 @@ def matrix(engines: list[str], max_examples: int = 10_000, seed: int = 1,
     for name, breaks, control, cfg in jobs:
         cells = {}
         for engine in engines:
+            if stop.requested():  # an interrupt: the rest is not run
+                cells[engine] = _undecided(engine, NOT_RUN, detail=f"{NOT_RUN} "
+                                           f"({stop.requested()})")
+                continue
             if progress:
                 progress(f"{name}: {engine} ...")
             named = judged(cfg, breaks) if not control else None
@@ -150,16 +187,43 @@ def matrix(engines: list[str], max_examples: int = 10_000, seed: int = 1,
 RECOVERY_PROPERTIES = ("recovery", "fair-recovery")
 
 
+def failures(rows: list[dict]) -> list[str]:
+    """The decided cells that break the claim: a mutant an engine did not
+    catch, a control row an engine found violated ("mutant: engine")."""
+    return [f"{row['mutant']}: {e}" for row in rows for e, cell in row["cells"].items()
+            if cell.caught is not None and cell.caught == row["control"]]
+
+
+def undecided(rows: list[dict]) -> list[str]:
+    """The cells without an answer ("mutant: engine (why)")."""
+    return [f"{row['mutant']}: {e} ({cell.undecided})" for row in rows
+            for e, cell in row["cells"].items() if cell.undecided is not None]
+
+
 def ok(rows: list[dict]) -> bool:
-    """Every mutant caught by every engine that can judge it; controls clean."""
-    for row in rows:
-        for cell in row["cells"].values():
-            if cell.caught is not None and cell.caught == row["control"]:
-                return False
-    return True
+    """Every mutant caught by every engine that can judge it; controls clean;
+    every cell decided."""
+    return not failures(rows) and not undecided(rows)
+
+
+def outcome(rows: list[dict], interrupted: str | None = None) -> int:
+    """The exit code: 3 when interrupted (the matrix so far claims nothing),
+    else 1 when a decided cell breaks the claim, else 3 when a cell is
+    undecided, else 0."""
+    if interrupted:
+        return EXIT_INCOMPLETE
+    if failures(rows):
+        return EXIT_VIOLATION
+    if undecided(rows):
+        return EXIT_INCOMPLETE
+    return EXIT_OK
 
 
 def describe(cell: Cell) -> str:
+    if cell.undecided == NOT_RUN:
+        return NOT_RUN
+    if cell.undecided is not None:
+        return f"UNDECIDED ({cell.detail}, {cell.seconds:.1f} s)"
     if cell.caught is None:
         return f"n/a ({cell.detail})"
     if cell.caught and cell.engine == "induct":
