@@ -118,8 +118,14 @@ def spec_text(module: str) -> str:
 
 def export(cfg: Config, out: Path, force: bool = False) -> list[Path]:
     """Write the twin's modules plus MC.tla and MC.cfg (every property) into
-    `out`; ConfigError before writing anything if `out` is unusable or a file
-    exists there (unless `force`)."""
+    `out` (created if its parent exists). Nothing is written if `out` is
+    unusable, cannot be written (probed first) or a file exists there (unless
+    `force`): ConfigError or OutputError, one line. Each file is written whole
+    (temp file + rename); if a write still fails, the files this call created
+    are removed again, so a failed export leaves what was there before."""
+    from bftcheck.outcome import OutputError
+    from bftcheck.outputs import check_writable, write_atomic
+
     files = {name: spec_text(name) for name in SPEC_MODULES}
     files["MC.tla"] = mc_module(cfg)
     files["MC.cfg"] = mc_cfg(list(PROPERTIES))
@@ -132,14 +138,27 @@ def export(cfg: Config, out: Path, force: bool = False) -> list[Path]:
     if existing and not force:
         raise ConfigError(f"{out / existing[0]} exists: pass --force to overwrite, or "
                           f"choose another --out directory")
+    created_dir = not out.exists()
     try:
         out.mkdir(exist_ok=True)
-        written = []
-        for name, text in files.items():
-            tmp = out / (name + ".tmp")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(out / name)
-            written.append(out / name)
     except OSError as exc:
-        raise ConfigError(f"cannot write into {out}: {exc.strerror}") from None
+        raise OutputError(f"--out {out}: cannot create the directory ({exc.strerror or exc}); "
+                          f"choose another path") from None
+    written: list[Path] = []
+    try:
+        for name in files:
+            check_writable(out / name, "--out")
+        for name, text in files.items():
+            write_atomic(out / name, text, f"TLA+ file {name}")
+            written.append(out / name)
+    except OutputError:
+        for path in written:
+            if path.name not in existing:
+                path.unlink(missing_ok=True)
+        if created_dir:
+            try:
+                out.rmdir()
+            except OSError:
+                pass
+        raise
     return written
