@@ -65,13 +65,17 @@ def address_space_bytes() -> int | None:
 ADDRESS_SPACE_SHARE = 0.85
 
 
-def over_budget(max_rss: int | None) -> str | None:
-    """Why memory is exhausted now (RSS past `max_rss`, or the address space
-    near its RLIMIT_AS), or None."""
+def over_budget(max_rss: int | None, coming: int = 0) -> str | None:
+    """Why memory is exhausted now (RSS past `max_rss`, or `coming` bytes
+    about to be allocated would pass it, or the address space is near its
+    RLIMIT_AS), or None."""
     if max_rss is not None:
         rss = rss_bytes()
         if rss >= max_rss:
             return f"memory limit of {format_size(max_rss)} reached (RSS {format_size(rss)})"
+        if rss + coming >= max_rss:
+            return (f"memory limit of {format_size(max_rss)} reached: the next growth of the state store "
+                    f"({format_size(coming)}) would pass it (RSS {format_size(rss)})")
     soft, _ = resource.getrlimit(resource.RLIMIT_AS)
     if soft != resource.RLIM_INFINITY:
         used = address_space_bytes()

@@ -95,6 +95,19 @@ cdef class StateSpace:
     def queued(self):
         return (self.ftail - self.fhead) // self.record
 
+    def next_growth(self):
+        """(states to go before the next table or parent-array growth, bytes
+        that growth allocates at once): the memory budget looks ahead."""
+        cdef Py_ssize_t table = self.capacity // 2 - self.count
+        cdef Py_ssize_t states = self.reserved - self.count
+        cdef Py_ssize_t frontier = (self.fcap - self.ftail) // self.record
+        growths = [
+            (max(table, 0), 2 * self.capacity * (sizeof(uint64_t) + sizeof(int64_t))),
+            (states, 2 * self.reserved * (sizeof(int64_t) + 2 * sizeof(uint32_t))),
+            (frontier, 2 * self.fcap),
+        ]
+        return min(growths)
+
     cdef int _grow_table(self) except -1:
         cdef Py_ssize_t newcap = self.capacity * 2, i, j
         cdef uint64_t* nk = <uint64_t*>calloc(newcap, sizeof(uint64_t))

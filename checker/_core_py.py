@@ -57,6 +57,16 @@ class StateSpace:
     def queued(self) -> int:
         return len(self._frontier)
 
+    def next_growth(self) -> tuple[int, int]:
+        """(states before the next growth, bytes it allocates), as the compiled
+        core reports it; the dict resizes at 2/3 load to about 3x its slots,
+        about 100 bytes a slot with its int keys and values."""
+        n = len(self._parent)
+        slots = 8
+        while slots * 2 // 3 <= n:
+            slots *= 2
+        return slots * 2 // 3 - n, 3 * slots * 100
+
     def _add(self, state: bytes, parent: int, action: int, depth: int) -> int:
         if len(state) != self.state_size:
             raise ValueError(f"state has {len(state)} bytes, expected {self.state_size}")

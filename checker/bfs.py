@@ -46,14 +46,20 @@ class Limits:
 COMPLETE, DECIDED = "complete", "every checked property was decided"
 
 
-def _over_limit(limits: Limits, start: float, now: float) -> str | None:
+# States one poll interval may add at most (256 expansions of a few dozen
+# successors): a growth due within it is counted against the memory budget.
+GROWTH_HORIZON = 256 * 64
+
+
+def _over_limit(limits: Limits, start: float, now: float, space: StateSpace) -> str | None:
     """Why the search must stop now (time, memory, an interrupt), or None."""
     reason = stop.requested()
     if reason:
         return reason
     if limits.max_seconds is not None and now - start >= limits.max_seconds:
         return f"time limit of {limits.max_seconds:g} s reached"
-    return over_budget(limits.max_memory)
+    until, size = space.next_growth()
+    return over_budget(limits.max_memory, size if until <= GROWTH_HORIZON else 0)
 
 
 def peak_rss_mib() -> float:
@@ -246,7 +252,7 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
             expanded += 1
             if expanded % check_every == 0:
                 now = time.perf_counter()
-                over = _over_limit(limits, start, now)
+                over = _over_limit(limits, start, now, space)
                 if over:
                     stopped = over
                     break
