@@ -74,8 +74,9 @@ def over_budget(max_rss: int | None, coming: int = 0) -> str | None:
         if rss >= max_rss:
             return f"memory limit of {format_size(max_rss)} reached (RSS {format_size(rss)})"
         if rss + coming >= max_rss:
-            return (f"memory limit of {format_size(max_rss)} reached: the next growth of the state store "
-                    f"({format_size(coming)}) would pass it (RSS {format_size(rss)})")
+            return (f"memory limit of {format_size(max_rss)} reached: the next growth of "
+                    f"the state store ({format_size(coming)}) would pass it "
+                    f"(RSS {format_size(rss)})")
     soft, _ = resource.getrlimit(resource.RLIMIT_AS)
     if soft != resource.RLIM_INFINITY:
         used = address_space_bytes()
