@@ -18,7 +18,7 @@ from bftcheck.cli_common import (
     report_output_error,
 )
 from bftcheck.config import ConfigError
-from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
+from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, EXIT_VIOLATION
 
 
 def _fuzz_progress(info: dict) -> None:
@@ -36,7 +36,8 @@ def seed_number(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(f"{text!r}: not a whole number; pass one >= 0"
+                                         ) from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r}: pass a whole number >= 0")
     return value
@@ -93,7 +94,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         code = EXIT_INCOMPLETE
     else:
         code = EXIT_OK
-    final = report_output_error(error, code) if error else code
+    final = EXIT_USAGE if error else code  # the write's one line comes last
     verdicts = {p: ("violated" if trace is not None and p == out.violated else "unknown")
                 for p in chosen}
     rerun = f"bftcheck fuzz {' '.join(_rerun_args(args))}"
@@ -126,7 +127,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     if unconfirmed:
         print(f"result: the run that violated {out.violated} did not replay on the model, "
               f"so nothing is claimed; the work is incomplete (exit {final})")
-        return final
+        return report_output_error(error, code)
     if trace is None:
         if out.incomplete:
             print(f"result: no violation found in {out.examples:,} examples before the stop; "
@@ -150,7 +151,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         how = (f"after {out.examples:,} examples, {out.seconds:.1f} s; not shrunk "
                f"({out.stopped.rsplit(': ', 1)[-1]})")
     print(f"result: violated: {out.violated} {how} (exit {final})", flush=True)
-    return final
+    return report_output_error(error, code)
 
 
 def _rerun_args(args: argparse.Namespace) -> list[str]:

@@ -357,19 +357,39 @@ def _forget(db: DirectoryBasedExampleDatabase, key: bytes, blob: bytes) -> None:
         pass  # a read-only database still replays
 
 
+def _within(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseException | None:
+    """`exc`, or an exception it was raised from or while handling, or one in
+    its group, that is of `kinds` (Hypothesis may raise another exception, such
+    as FlakyStrategyDefinition, while handling ours)."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, kinds):
+            return e
+        if isinstance(e, BaseExceptionGroup):
+            todo.extend(e.exceptions)
+        todo.extend(x for x in (e.__cause__, e.__context__) if x is not None)
+    return None
+
+
 def _stopped(ctl: _Control, exc: BaseException) -> bool:
     """Handle what came out of Hypothesis when it is a stop, an interrupt or
     memory running out; True if the phase ended so."""
     out = ctl.out
-    if isinstance(exc, (MemoryError, _OutOfMemory)) or (
-            isinstance(exc, BaseExceptionGroup)
-            and exc.subgroup(lambda e: isinstance(e, (MemoryError, _OutOfMemory)))):
+    if _within(exc, (MemoryError, _OutOfMemory)) is not None:
         raise MemoryError("out of memory while fuzzing") from None
+    abort = _within(exc, (stop.Abort,))
+    if abort is not None:  # a second signal: stop at once (bftcheck.cli.main reports it)
+        raise abort
     if ctl.raised is not None:
         out.stopped = ctl.raised.reason
         if ctl.raised.interrupt:
             out.interrupted = ctl.raised.reason
-    elif isinstance(exc, KeyboardInterrupt):  # no handler installed (a library caller)
+    elif _within(exc, (KeyboardInterrupt,)) is not None:  # no handler (a library caller)
         out.stopped = out.interrupted = "interrupted (KeyboardInterrupt)"
     else:
         return False
@@ -411,7 +431,7 @@ def _search(controlled: type, machine: type, max_examples: int, max_steps: int, 
         out.found_by, out.shrunk = "search", False
         if "violated" not in out.stopped:
             out.stopped = f"a property was violated; shrinking stopped: {out.stopped}"
-    else:
+    elif out.interrupted is None:
         ctl.report(force=True)
 
 
