@@ -1,10 +1,16 @@
-"""Run the benchmark ladder and record the figures in benchmarks/RESULTS.md.
+"""Run the benchmark ladder; print the tables, or record them in benchmarks/RESULTS.md.
 
-Each configuration runs in its own `bftcheck check --json` process, so peak
-RSS is that run's own. Usage:
+Each configuration runs in its own `bftcheck ... --json` process, so peak RSS
+is that run's own. The processes run the installed bftcheck: they start in a
+directory outside the source tree (whose `bftcheck/` folder has neither the
+compiled extensions nor model/ and checker/ under it, and would shadow the
+installed package), and a step that fails stops the run with one line naming
+its real error. Usage:
 
-    python benchmarks/run.py            # the whole ladder (a few minutes)
+    python benchmarks/run.py            # the whole ladder (a few minutes), printed
+    python benchmarks/run.py --write    # ... and written to benchmarks/RESULTS.md
     python benchmarks/run.py --quick    # the small rungs only
+    python benchmarks/run.py --smoke    # one row: does the installed package run?
     python benchmarks/run.py --tlc      # bftcheck vs TLC on the twin (its section only)
     python benchmarks/run.py --z3       # the Z3 engines beside the checker (its section only)
 """
@@ -18,9 +24,65 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+
+class StepFailed(SystemExit):
+    """A benchmark step failed: one line, exit 1."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"benchmarks/run.py: {message}")
+
+
+def _environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a step: no source tree on the module path."""
+    env = {**os.environ, **(extra or {})}
+    env["PYTHONSAFEPATH"] = "1"  # `python -m` must not put its directory on sys.path
+    if env.get("PYTHONPATH"):
+        kept = [p for p in env["PYTHONPATH"].split(os.pathsep)
+                if p and Path(p).resolve() != REPO]
+        env["PYTHONPATH"] = os.pathsep.join(kept)
+    return env
+
+
+def _last_line(text: str) -> str:
+    lines = [x.strip() for x in text.strip().splitlines() if x.strip()]
+    return lines[-1] if lines else "(no output)"
+
+
+def bftcheck_json(args: list[str], ok: tuple[int, ...] = (0, 1, 3),
+                  env: dict[str, str] | None = None) -> dict:
+    """`bftcheck ARGS` (which should include --json) in its own process, from a
+    directory outside the source tree; its JSON object, or StepFailed."""
+    command = "bftcheck " + " ".join(args)
+    with tempfile.TemporaryDirectory(prefix="bftcheck-bench-") as cwd:
+        proc = subprocess.run([sys.executable, "-m", "bftcheck.cli", *args], cwd=cwd,
+                              capture_output=True, text=True, env=_environment(env))
+    if proc.returncode not in ok:
+        raise StepFailed(f"`{command}` failed (exit {proc.returncode}): "
+                         f"{_last_line(proc.stderr or proc.stdout)}")
+    try:
+        return json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        raise StepFailed(f"`{command}` printed no JSON object (exit {proc.returncode}): "
+                         f"{_last_line(proc.stderr or proc.stdout)}") from None
+
+
+def preflight() -> None:
+    """The installed package, with its compiled parts, imports outside the tree."""
+    code = ("import bftcheck.cli, bftcheck.model, bftcheck.checker, bftcheck.fuzz; "
+            "import bftcheck.checker._core_c, bftcheck.model._rules_c")
+    with tempfile.TemporaryDirectory(prefix="bftcheck-bench-") as cwd:
+        proc = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True,
+                              text=True, env=_environment())
+    if proc.returncode != 0:
+        raise StepFailed(f"the installed bftcheck does not import outside the source tree "
+                         f"({_last_line(proc.stderr)}); install it with `pip install .` "
+                         f"(or `pip install -e .`) and run again")
 
 # (label, arguments, environment overrides)
 LADDER = [
@@ -41,16 +103,11 @@ LADDER = [
     ("n7-f2-split (bounded 300 s)", ["--preset", "n7-f2-split", "--max-seconds", "300"], {}),
 ]
 QUICK = {"n4-f2 fork (agreement only)", "n4-f2 (complete)", "n4-f1", "n4-f1, pure Python"}
+SMOKE = {"n4-f2 fork (agreement only)"}
 
 
 def run(args: list[str], env: dict[str, str]) -> dict:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bftcheck.cli", "check", "--json", "--quiet", *args],
-        capture_output=True, text=True, env={**os.environ, **env},
-    )
-    if proc.returncode not in (0, 1, 3):
-        raise SystemExit(f"benchmark run {args} failed: {proc.stderr.strip()}")
-    return json.loads(proc.stdout)
+    return bftcheck_json(["check", "--json", "--quiet", *args], env=env)
 
 
 FUZZ_RUNS = [
@@ -70,11 +127,7 @@ def fuzz_rows() -> list[str]:
              "|---|---|---:|---:|---:|---:|---:|"]
     for label, args in FUZZ_RUNS:
         print(f"running fuzz {label} ...", file=sys.stderr, flush=True)
-        proc = subprocess.run([sys.executable, "-m", "bftcheck.cli", "fuzz", "--json",
-                               "--quiet", "--db", "none", *args], capture_output=True, text=True)
-        if proc.returncode not in (0, 1):
-            raise SystemExit(f"fuzz run {args} failed: {proc.stderr.strip()}")
-        d = json.loads(proc.stdout)
+        d = bftcheck_json(["fuzz", "--json", "--quiet", "--db", "none", *args], ok=(0, 1))
         violated = [k for k, v in d["verdicts"].items() if v == "violated"]
         verdict = f"violated: {violated[0]}" if violated else "no violation found"
         trace = f"{d['depth']} steps" if d["trace"] else "-"
@@ -86,11 +139,7 @@ def fuzz_rows() -> list[str]:
 
 def mutant_matrix() -> list[str]:
     """`bftcheck mutants --json` as a table: time to catch and trace length per engine."""
-    proc = subprocess.run([sys.executable, "-m", "bftcheck.cli", "mutants", "--json", "--quiet"],
-                          capture_output=True, text=True)
-    if proc.returncode not in (0, 1):
-        raise SystemExit(f"mutant matrix failed: {proc.stderr.strip()}")
-    d = json.loads(proc.stdout)
+    d = bftcheck_json(["mutants", "--json", "--quiet"], ok=(0, 1))
     engines = d["engines"]
     lines = ["## Mutant matrix", "",
              "`bftcheck mutants` (fuzzing: seed 1, budget 10,000 examples). Each cell: the "
@@ -143,12 +192,7 @@ TLC_HEADING = "## bftcheck vs TLC"
 
 def engine_run(command: str, args: list[str]) -> dict:
     props = [x for p in TLC_PROPERTIES for x in ("--property", p)]
-    proc = subprocess.run([sys.executable, "-m", "bftcheck.cli", command, "--json", "--quiet",
-                           *props, *args], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"{command} {args} failed (exit {proc.returncode}): "
-                         f"{proc.stderr.strip() or proc.stdout[-500:]}")
-    return json.loads(proc.stdout)
+    return bftcheck_json([command, "--json", "--quiet", *props, *args], ok=(0,))
 
 
 def tlc_rows() -> list[str]:
@@ -215,27 +259,37 @@ def kept_section(path: Path, heading: str) -> list[str]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--quick", action="store_true", help="only the small rungs")
-    ap.add_argument("--tlc", action="store_true",
-                    help="only bftcheck vs TLC: rewrite that section of the results")
-    ap.add_argument("--z3", action="store_true",
-                    help="only the Z3 engines: rewrite that section of the results")
-    ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="only the small rungs")
+    mode.add_argument("--smoke", action="store_true",
+                      help="one small row, to see that the installed package runs")
+    mode.add_argument("--tlc", action="store_true",
+                      help="only bftcheck vs TLC (that section of the results)")
+    mode.add_argument("--z3", action="store_true",
+                      help="only the Z3 engines (that section of the results)")
+    ap.add_argument("--write", action="store_true",
+                    help="write the results file (default: print the tables on stdout)")
+    ap.add_argument("--out", default=str(HERE / "RESULTS.md"),
+                    help="the results file --write writes (default benchmarks/RESULTS.md)")
     opts = ap.parse_args()
     out = Path(opts.out)
+    preflight()
     if opts.tlc or opts.z3:
         import z3_engines
 
         heading, section = (TLC_HEADING, tlc_rows()) if opts.tlc else (
             z3_engines.TITLE, z3_engines.rows())
+        if not opts.write:
+            print("\n".join(section))
+            return
         old = out.read_text(encoding="utf-8") if out.exists() else "# Benchmark results\n"
-        out.write_text(replace_section(old, heading, section), encoding="utf-8")
-        print(f"wrote {out}", file=sys.stderr)
+        _write(out, replace_section(old, heading, section))
         return
     rows = []
     for label, args, env in LADDER:
-        if opts.quick and label not in QUICK:
+        if (opts.quick and label not in QUICK) or (opts.smoke and label not in SMOKE):
             continue
         print(f"running {label} ...", file=sys.stderr, flush=True)
         d = run(args, env)
@@ -243,6 +297,28 @@ def main() -> None:
         verdict = ("violated: " + ", ".join(violated)) if violated else (
             "all hold" if d["complete"] else "no violation (bounded)")
         rows.append((label, d, verdict))
+    lines = ladder_lines(rows)
+    if not (opts.quick or opts.smoke):
+        lines += ["", *fuzz_rows()]
+        print("running the mutant matrix ...", file=sys.stderr, flush=True)
+        lines += ["", *mutant_matrix()]
+    if not opts.write:
+        print("\n".join(lines))
+        return
+    lines += kept_section(out, TLC_HEADING)  # recorded by --tlc, which takes minutes
+    lines += kept_section(out, "## Z3 engines")  # recorded by --z3, which takes minutes
+    _write(out, "\n".join(lines) + "\n")
+
+
+def _write(out: Path, text: str) -> None:
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise StepFailed(f"could not write {out} ({exc.strerror or exc})") from None
+    print(f"wrote {out}", file=sys.stderr)
+
+
+def ladder_lines(rows: list[tuple[str, dict, str]]) -> list[str]:
     lines = [
         "# Benchmark results",
         "",
@@ -279,14 +355,7 @@ def main() -> None:
                   "graph checks store the edges between states of a whole network):", "",
                   f"- n4-split complete, Agreement and Recovery hold: {split['seconds']:.0f} s, "
                   f"{split['distinct_states']:,} states, peak RSS {split['peak_rss_mib']:,.0f} MiB"]
-    if not opts.quick:
-        lines += ["", *fuzz_rows()]
-        print("running the mutant matrix ...", file=sys.stderr, flush=True)
-        lines += ["", *mutant_matrix()]
-    lines += kept_section(out, TLC_HEADING)  # recorded by --tlc, which takes minutes
-    lines += kept_section(out, "## Z3 engines")  # recorded by --z3, which takes minutes
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"wrote {opts.out}", file=sys.stderr)
+    return lines
 
 
 if __name__ == "__main__":
