@@ -276,3 +276,34 @@ def test_second_signal_stops_at_once_without_a_traceback(tmp_path):
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 3 and "Traceback" not in out + err
+
+
+# ---------------------------------------------------------------- benchmarks/run.py
+
+RUN_PY = Path(__file__).resolve().parents[2] / "benchmarks" / "run.py"
+
+
+def test_benchmarks_print_without_writing_results(tmp_path):
+    results = RUN_PY.with_name("RESULTS.md")
+    before = results.read_bytes() if results.exists() else None
+    proc = subprocess.run([sys.executable, str(RUN_PY), "--smoke"], cwd=RUN_PY.parents[1],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "| n4-f2 fork (agreement only) | no |" in proc.stdout
+    assert (results.read_bytes() if results.exists() else None) == before
+    out = tmp_path / "R.md"
+    proc = subprocess.run([sys.executable, str(RUN_PY), "--smoke", "--write", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and out.read_text().startswith("# Benchmark results")
+
+
+def test_benchmarks_fail_with_one_line_naming_the_real_error(tmp_path):
+    broken = tmp_path / "bftcheck"
+    broken.mkdir()
+    (broken / "__init__.py").write_text("raise ImportError('broken on purpose')\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    proc = subprocess.run([sys.executable, str(RUN_PY), "--smoke"], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "broken on purpose" in proc.stderr
+    assert "JSONDecodeError" not in proc.stderr and "Traceback" not in proc.stderr
