@@ -7,6 +7,8 @@ An example is a fenced block preceded by a directive comment:
     <!-- golden -->            run in the test suite
     <!-- golden: slow -->      run by `python benchmarks/run.py --readme`
     <!-- golden: json CMD -->  the JSON block below is CMD's output
+    <!-- golden: file NAME --> the block below is file NAME, written into the
+                               working directory of every later example
 
 In a text block, a line `$ bftcheck ...` starts a command and the lines up
 to the next `$` line are its output (stdout, and the stderr lines that start
@@ -53,12 +55,14 @@ class Example:
     slow: bool
     commands: list[Command]
     json_text: str = ""
+    files: dict[str, str] = field(default_factory=dict)  # written before it runs
 
 
 def examples(text: str | None = None) -> list[Example]:
     """Every example of the README, in order; raise ValueError on an unmarked one."""
     text = README.read_text(encoding="utf-8") if text is None else text
     found = []
+    files: dict[str, str] = {}
     block = re.compile(r"(?:<!-- golden(?P<opts>[^>]*)-->\n)?```(?P<lang>\w*)\n(?P<body>.*?)```",
                        re.S)
     for m in block.finditer(text):
@@ -66,12 +70,16 @@ def examples(text: str | None = None) -> list[Example]:
         body = m.group("body")
         opts = (m.group("opts") or "").strip().lstrip(":").strip()
         marked = m.group("opts") is not None
+        if opts.startswith("file "):
+            files[opts.split()[1]] = body
+            continue
         if m.group("lang") == "json" and marked:
             if not opts.startswith("json "):
                 raise ValueError(f"README.md:{line}: a JSON example needs "
                                  f"'<!-- golden: json CMD -->'")
             argv = shlex.split(opts[len("json "):].replace("slow", ""))
-            found.append(Example(line, "json", "slow" in opts.split(), [Command(argv)], body))
+            found.append(Example(line, "json", "slow" in opts.split(), [Command(argv)], body,
+                                 dict(files)))
             continue
         if not any(x.startswith("$ bftcheck") for x in body.splitlines()):
             continue
@@ -85,7 +93,7 @@ def examples(text: str | None = None) -> list[Example]:
                 commands.append(Command(shlex.split(shown)))
             elif commands:
                 commands[-1].expected.append(raw)
-        found.append(Example(line, "text", opts == "slow", commands))
+        found.append(Example(line, "text", opts == "slow", commands, files=dict(files)))
     return found
 
 
@@ -143,6 +151,7 @@ def shown_exit(expected: list[str]) -> int | None:
 
 def check_text(example: Example, cwd: Path, timeout: float) -> list[str]:
     """Problems with one text example (empty when it is true)."""
+    _write_files(example, cwd)
     problems = []
     for cmd in example.commands:
         code, actual = run(cmd.argv, cwd, timeout)
@@ -179,7 +188,13 @@ def _json_matches(shown: object, real: object, path: str, problems: list[str]) -
         problems.append(f"{path}: the README shows {shown!r}, the output has {real!r}")
 
 
+def _write_files(example: Example, cwd: Path) -> None:
+    for name, text in example.files.items():
+        (cwd / name).write_text(text, encoding="utf-8")
+
+
 def check_json(example: Example, cwd: Path, timeout: float) -> list[str]:
+    _write_files(example, cwd)
     argv = example.commands[0].argv
     code, actual = run(argv, cwd, timeout)
     try:

@@ -65,6 +65,13 @@ def test_commands_and_outputs_are_split_at_dollar_lines():
     assert golden.shown_exit(ex.commands[1].expected) == 1
 
 
+def test_file_blocks_are_written_for_later_examples(tmp_path):
+    text = ("<!-- golden: file a.toml -->\n```toml\nheights = 1\n```\n"
+            "<!-- golden -->\n```text\n$ bftcheck list presets\n...\n```\n")
+    (ex,) = golden.examples(text)
+    assert ex.files == {"a.toml": "heights = 1\n"}
+
+
 def test_json_examples_compare_shown_keys_and_skip_timings():
     problems: list[str] = []
     golden._json_matches({"a": 1, "seconds": 0.1, "b": {"...": "..."}, "c": "..."},
