@@ -269,6 +269,8 @@ def main() -> None:
                       help="only bftcheck vs TLC (that section of the results)")
     mode.add_argument("--z3", action="store_true",
                       help="only the Z3 engines (that section of the results)")
+    mode.add_argument("--readme", action="store_true",
+                      help="every README example, the slow ones included (its golden test)")
     ap.add_argument("--write", action="store_true",
                     help="write the results file (default: print the tables on stdout)")
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"),
@@ -276,6 +278,9 @@ def main() -> None:
     opts = ap.parse_args()
     out = Path(opts.out)
     preflight()
+    if opts.readme:
+        readme_examples()
+        return
     if opts.tlc or opts.z3:
         import z3_engines
 
@@ -308,6 +313,16 @@ def main() -> None:
     lines += kept_section(out, TLC_HEADING)  # recorded by --tlc, which takes minutes
     lines += kept_section(out, "## Z3 engines")  # recorded by --z3, which takes minutes
     _write(out, "\n".join(lines) + "\n")
+
+
+def readme_examples() -> None:
+    """Run the README's golden test with its slow examples (tests/shared/test_readme.py)."""
+    env = {**os.environ, "BFTCHECK_README_SLOW": "1"}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "0",
+                           str(HERE.parent / "tests" / "shared" / "test_readme.py")],
+                          cwd=HERE.parent, env=env)
+    if proc.returncode != 0:
+        raise StepFailed(f"the README's examples do not all hold (pytest exit {proc.returncode})")
 
 
 def _write(out: Path, text: str) -> None:
