@@ -49,6 +49,17 @@ class QuorumResult:
     quorum1: list[int] = field(default_factory=list)  # validator indices
     quorum2: list[int] = field(default_factory=list)
     faulty: list[int] = field(default_factory=list)
+    unknown: str = ""  # Z3 answered neither sat nor unsat: its reason; no claim either way
+
+
+def _answer(s: z3.Solver, claim: str) -> QuorumResult | None:
+    """A proof on unsat, an undecided result on unknown, None on sat (a model)."""
+    answer = s.check()
+    if answer == z3.unsat:
+        return QuorumResult(True, claim)
+    if answer == z3.unknown:
+        return QuorumResult(False, claim, unknown=s.reason_unknown() or "unknown")
+    return None
 
 
 def prove_concrete(powers: list[int], faulty_power: int,
@@ -67,8 +78,10 @@ def prove_concrete(powers: list[int], faulty_power: int,
     s.add(power(both) <= faulty_power)
     claim = (f"any two quorums ({threshold.name}) of powers {powers} share more than "
              f"{faulty_power} of {total}")
-    if s.check() == z3.unsat:
-        return QuorumResult(True, claim, powers, faulty_power)
+    decided = _answer(s, claim)
+    if decided is not None:
+        decided.powers, decided.faulty_power = powers, faulty_power
+        return decided
     m = s.model()
     in1 = [i for i, v in enumerate(q1) if z3.is_true(m.eval(v, model_completion=True))]
     in2 = [i for i, v in enumerate(q2) if z3.is_true(m.eval(v, model_completion=True))]
@@ -90,8 +103,9 @@ def prove_parametric(threshold: Threshold = TENDERMINT,
     s.add(c <= f)  # negated claim: the common power could all be faulty
     claim = (f"for every N and power assignment with faulty power below {fn}/{fd} of the "
              f"total, any two quorums ({threshold.name}) share more than the faulty power")
-    if s.check() == z3.unsat:
-        return QuorumResult(True, claim)
+    decided = _answer(s, claim)
+    if decided is not None:
+        return decided
     m = s.model()
     regions = [m.eval(x, model_completion=True).as_long() for x in (a, b, c, d)]
     # a concrete witness: one validator per non-empty region, holding its power

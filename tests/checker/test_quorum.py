@@ -61,3 +61,15 @@ def test_z3_agrees_with_brute_force(powers, faulty, threshold):
     assert r.proved == brute_force(powers, faulty, threshold)
     if not r.proved:
         check_counterexample(r, threshold)
+
+
+def test_an_unknown_answer_is_neither_proof_nor_refutation(monkeypatch):
+    import z3
+
+    from bftcheck.checker import quorum as q
+
+    monkeypatch.setattr(z3.Solver, "check", lambda self, *a: z3.unknown)
+    monkeypatch.setattr(z3.Solver, "reason_unknown", lambda self: "canceled")
+    for result in (q.prove_parametric(), q.prove_concrete([1, 1, 1, 1], 1)):
+        assert not result.proved and result.unknown == "canceled"
+        assert result.quorum1 == result.quorum2 == []
