@@ -11,9 +11,11 @@ from bftcheck.cli_common import (
     _config_options,
     _output_options,
     _print_trace,
-    _writable,
     _write_traces,
     build_config,
+    check_outputs,
+    positive_number,
+    report_output_error,
 )
 from bftcheck.config import Config, ConfigError
 from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
@@ -56,38 +58,39 @@ def cmd_bmc(args: argparse.Namespace) -> int:
     cfg = build_config(args)
     if args.depth < 0:
         raise ConfigError(f"--depth {args.depth}: pass a number of steps >= 0")
-    if args.max_seconds is not None and args.max_seconds <= 0:
-        raise ConfigError(f"--max-seconds {args.max_seconds}: pass a positive number")
-    _writable(args.trace_out)
-    _writable(args.trace_html)
+    check_outputs(args)
     model, sym = _symbolic(cfg)
     chosen = _safety_properties(model, sym, args.property, "bmc")
     if not args.json:
         print(f"bftcheck bmc: {describe_config(cfg)}")
-        print(f"unrolling the transition relation in Z3, up to {args.depth} steps")
+        print(f"unrolling the transition relation in Z3, up to {args.depth} steps", flush=True)
 
     def progress(dt: Any, found: list[str]) -> None:
         if not args.json:
             mark = f"  violated: {', '.join(found)}" if found else ""
             print(f"  depth {dt.depth:3d}: {dt.seconds:7.2f} s{mark}", flush=True)
 
-    result = bmc(sym, chosen, args.depth, progress=progress, max_seconds=args.max_seconds)
+    result = bmc(sym, chosen, args.depth, progress=progress, max_seconds=args.max_seconds,
+                 timeout=args.z3_timeout)
     traces = {name: from_states(model, cfg, result.paths[name], name) for name in chosen
               if name in result.found}
     first = next(iter(traces.values()), None)
-    _write_traces(args, model, first)
+    error = _write_traces(args, model, first)
     if result.found:
         code = EXIT_VIOLATION
     elif result.stopped:
         code = EXIT_INCOMPLETE
     else:
         code = EXIT_OK
+    final = report_output_error(error, code)
 
     def verdict(name: str) -> str:
         if name in result.found:
             return "violated"
         if result.complete:
             return "holds"
+        if result.depth < 0:
+            return "not checked"
         return f"no violation within {result.depth} steps"
 
     if args.json:
@@ -96,23 +99,26 @@ def cmd_bmc(args: argparse.Namespace) -> int:
             "config": cfg.to_dict(),
             "depth": args.depth,
             "checked_depth": result.depth,
-            "complete": result.complete,
+            "complete": result.complete,  # a proof: no run is longer than checked_depth
             "stopped": result.stopped,
+            "unknown": result.unknown,
             "verdicts": {n: verdict(n) for n in chosen},
             "found_at_depth": result.found,
             "seconds_per_depth": [round(t.seconds, 3) for t in result.times],
             "seconds": round(result.seconds, 3),
             "trace": itf.to_itf(model, first) if first else None,
             "traces": {n: itf.to_itf(model, t) for n, t in traces.items()},
-            "exit_code": code,
+            "exit_code": final,
         }
-        print(json.dumps(out))
-        return code
+        print(json.dumps(out), flush=True)
+        return final
     if result.complete:
         print(f"search: complete: no run has more than {result.depth} steps, so the "
               f"verdicts hold at every depth ({result.seconds:.2f} s)")
     elif result.stopped:
-        print(f"search: INCOMPLETE ({result.stopped}), {result.seconds:.2f} s")
+        after = (f"after depth {result.depth}" if result.depth >= 0
+                 else "before depth 0 was checked")
+        print(f"search: INCOMPLETE ({result.stopped}) {after}, {result.seconds:.2f} s")
     else:
         print(f"search: bounded: every run of up to {result.depth} steps checked "
               f"({result.seconds:.2f} s)")
@@ -120,15 +126,21 @@ def cmd_bmc(args: argparse.Namespace) -> int:
     for name in chosen:
         at = f" (depth {result.found[name]})" if name in result.found else ""
         print(f"  {name:<{width}}  {verdict(name)}{at}")
-    _print_trace(args, model, first)
+    _print_trace(args, model, first, error)
+    if result.depth >= 0:
+        so_far = f"no violation found up to depth {result.depth}"
+    else:
+        so_far = "nothing was checked"
     line = {
         EXIT_OK: ("no property can be violated" if result.complete
                   else f"no violation within {result.depth} steps"),
         EXIT_VIOLATION: "violated: " + ", ".join(traces),
-        EXIT_INCOMPLETE: "no violation found, but the depth was not reached",
+        EXIT_INCOMPLETE: f"{so_far}, but the search is incomplete",
     }[code]
-    print(f"result: {line} (exit {code})")
-    return code
+    if code == EXIT_VIOLATION and result.stopped:
+        line += f" (the search for the others is incomplete: {result.stopped})"
+    print(f"result: {line} (exit {final})", flush=True)
+    return final
 
 
 def _invariant(sym: Any, names: list[str]) -> tuple[Any, list[str]]:
@@ -156,17 +168,38 @@ def _invariant(sym: Any, names: list[str]) -> tuple[Any, list[str]]:
     return invariant, parts
 
 
+def _obligation(result: Any, name: str, decided: bool | None) -> str:
+    """holds / FAILS / unknown (Z3: why) / not checked, for one obligation."""
+    if result.failed == name:
+        return "FAILS"
+    if decided:
+        return "holds"
+    if name in result.unknown:
+        why = result.unknown[name]
+        return f"unknown ({why})" if why == result.stopped else f"unknown (Z3: {why})"
+    if result.failed:
+        return "not checked (an earlier obligation failed)"
+    if result.stopped:
+        return f"not checked ({result.stopped})"
+    return "not checked"
+
+
 def cmd_induct(args: argparse.Namespace) -> int:
     from bftcheck.checker.smt import induct
     from bftcheck.model.inductive import INVARIANT_NAME
     from bftcheck.trace import Step, Trace, describe_config, from_states, render
 
     cfg = build_config(args)
+    check_outputs(args)
     model, sym = _symbolic(cfg)
     chosen = _safety_properties(model, sym, args.property, "induct")
     invariant, parts = _invariant(sym, args.invariant or [INVARIANT_NAME])
-    result = induct(sym, invariant, chosen)
-    code = EXIT_OK if result.proved else EXIT_VIOLATION
+    if not args.json:
+        print(f"bftcheck induct: {describe_config(cfg)}")
+        print(f"invariant: {' and '.join(parts)}", flush=True)
+    result = induct(sym, invariant, chosen, timeout=args.z3_timeout)
+    outcome = result.outcome
+    code = {"proved": EXIT_OK, "failed": EXIT_VIOLATION, "unknown": EXIT_INCOMPLETE}[outcome]
     anywhere = "a state satisfying the invariant (not necessarily reachable)"
     trace = None
     if result.states:
@@ -177,6 +210,27 @@ def cmd_induct(args: argparse.Namespace) -> int:
             trace = Trace(cfg, [Step(anywhere if result.failed != "initiation"
                                      else "an initial state", result.states[0])],
                           result.failed)
+    rows = [("initiation", "initiation: Init => Inv", result.initiation),
+            ("consecution", "consecution: Inv and Next => Inv'", result.consecution)]
+    rows += [(f"implies {n}", f"Inv => {n}", result.implies.get(n)) for n in chosen]
+    undecided = [name for name, _, ok in rows if not ok and result.failed != name]
+    if outcome == "unknown":
+        asked = list(result.unknown)
+        if result.stopped:
+            what = (f"{result.stopped} during {asked[-1]}" if asked
+                    else f"{result.stopped} before {undecided[0]}")
+        else:
+            by_reason: dict[str, list[str]] = {}
+            for name, why in result.unknown.items():
+                by_reason.setdefault(why, []).append(name)
+            what = "; ".join(f"Z3 answered unknown ({why}) on {', '.join(names)}"
+                             for why, names in by_reason.items())
+        summary = f"unknown: {what}; nothing is proved"
+    elif outcome == "failed":
+        summary = f"not proved: {result.failed} fails"
+    else:
+        summary = (f"proved: the invariant is inductive and implies "
+                   f"{', '.join(chosen)}, so they hold at every depth")
     if args.json:
         out = {
             "engine": "z3-induct",
@@ -185,42 +239,43 @@ def cmd_induct(args: argparse.Namespace) -> int:
             "initiation": result.initiation,
             "consecution": result.consecution,
             "implies": result.implies,
+            "obligations": {name: _obligation(result, name, ok) for name, _, ok in rows},
             "proved": result.proved,
+            "outcome": outcome,
+            "complete": outcome != "unknown",
+            "stopped": result.stopped,
+            "unknown": result.unknown,
             "failed": result.failed,
             "failed_conjunct": result.failed_conjunct,
+            "note": result.note,
             "counterexample": [model.decode(s) for s in result.states],
             "seconds": round(result.seconds, 3),
             "exit_code": code,
         }
-        print(json.dumps(out))
+        print(json.dumps(out), flush=True)
         return code
-    print(f"bftcheck induct: {describe_config(cfg)}")
-    print(f"invariant: {' and '.join(parts)}")
-    rows = [("initiation: Init => Inv", result.initiation, result.failed == "initiation"),
-            ("consecution: Inv and Next => Inv'", result.consecution,
-             result.failed == "consecution")]
-    rows += [(f"Inv => {n}", result.implies.get(n, False), result.failed == f"implies {n}")
-             for n in chosen]
-    for text, ok, failed in rows:
-        verdict = "holds" if ok else ("FAILS" if failed else "not checked (an earlier "
-                                                              "obligation failed)")
-        print(f"  {text:<40} {verdict}")
+    for name, text, ok in rows:
+        print(f"  {text:<40} {_obligation(result, name, ok)}")
     print(f"  ({result.seconds:.2f} s)")
     if trace is not None:
         print()
         if result.failed == "consecution":
             print(f"counterexample to induction: the step breaks {result.failed_conjunct}")
+            if result.note:
+                print(f"({result.note})")
         elif result.failed == "initiation":
             print(f"an initial state breaks {result.failed_conjunct}")
         else:
             print(f"a state satisfying the invariant where {result.failed[8:]} fails:")
         print(render(model, trace))
-    if result.proved:
-        print(f"result: proved: the invariant is inductive and implies "
-              f"{', '.join(chosen)}, so they hold at every depth (exit 0)")
-    else:
-        print(f"result: not proved: {result.failed} fails (exit 1)")
+    print(f"result: {summary} (exit {code})", flush=True)
     return code
+
+
+def _z3_timeout_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--z3-timeout", type=positive_number, metavar="S",
+                   help="seconds per Z3 query; a query that runs out answers unknown and "
+                        "the run ends incomplete (exit 3)")
 
 
 def add_parsers(sub: Any) -> None:
@@ -230,8 +285,9 @@ def add_parsers(sub: Any) -> None:
                    help="unroll the transition relation up to K steps")
     b.add_argument("--property", action="append", metavar="NAME",
                    help="check only this safety property (repeatable)")
-    b.add_argument("--max-seconds", type=float, metavar="S",
-                   help="stop after the depth that passes S seconds")
+    b.add_argument("--max-seconds", type=positive_number, metavar="S",
+                   help="stop after the depth that passes S seconds (exit 3)")
+    _z3_timeout_option(b)
     _output_options(b)
     b.set_defaults(func=cmd_bmc)
     i = sub.add_parser("induct", help="Z3: is an invariant inductive, and does it imply "
@@ -243,6 +299,7 @@ def add_parsers(sub: Any) -> None:
     i.add_argument("--property", action="append", metavar="NAME",
                    help="the safety property the invariant must imply (repeatable; "
                         "default all)")
+    _z3_timeout_option(i)
     i.add_argument("--json", action="store_true", help="one JSON object on stdout")
     i.set_defaults(func=cmd_induct)
 
