@@ -303,9 +303,10 @@ def induct(sym: Any, invariant: Callable[[list], list[tuple[str, z3.BoolRef]]],
     if out.stopped:
         return done()
     inv_t = invariant(t)
+    step = sym.trans(s, t)  # built once (seconds on large configurations), asked often
     solver = _solver(timeout)
     solver.add([f for _, f in inv_s])
-    solver.add(sym.trans(s, t))
+    solver.add(step)
     solver.add(z3.Not(z3.And([f for _, f in inv_t])))
     answer = ask("consecution", solver)
     if answer == z3.sat:
@@ -316,7 +317,7 @@ def induct(sym: Any, invariant: Callable[[list], list[tuple[str, z3.BoolRef]]],
         for name, f in inv_t:
             solver = _solver(timeout)
             solver.add([g for _, g in inv_s])
-            solver.add(sym.trans(s, t), z3.Not(f))
+            solver.add(step, z3.Not(f))
             answer, _ = check(solver)
             if answer == z3.sat:
                 m = solver.model()
@@ -345,7 +346,7 @@ def induct(sym: Any, invariant: Callable[[list], list[tuple[str, z3.BoolRef]]],
         solver = _solver(timeout)
         solver.add([f for _, f in inv_s])
         if name in steps:  # a step property: on every step from the invariant
-            solver.add(sym.trans(s, t), z3.Not(steps[name](s, t)))
+            solver.add(step, z3.Not(steps[name](s, t)))
         else:
             solver.add(z3.Not(states[name](s)))
         answer = ask(f"implies {name}", solver)

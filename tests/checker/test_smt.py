@@ -6,8 +6,14 @@ every one of its conjuncts."""
 
 from __future__ import annotations
 
-import pytest
+import threading
+import time
 
+import pytest
+import z3
+
+from bftcheck import stop
+from bftcheck.checker import smt
 from bftcheck.checker.bfs import Limits, check
 from bftcheck.checker.smt import bmc, induct
 from bftcheck.config import Config
@@ -157,3 +163,145 @@ def test_agreement_alone_is_not_inductive():
     props = {p.name: p for p in model.properties()}
     assert props["agreement"].check(before) and not props["agreement"].check(after)
     assert after in {t for _, t in model.next_states(before)}
+
+
+# Unknown answers: a timeout, an interrupt, a mocked "unknown" settle nothing.
+
+@pytest.fixture
+def clean_stop():
+    stop.reset()
+    yield
+    stop.reset()
+
+
+def _scripted(monkeypatch, answers: dict[int, str]) -> list[int]:
+    """smt.check answers unknown ("canceled") on the given call numbers (1-based)
+    and asks Z3 otherwise; returns the list of call numbers made."""
+    calls: list[int] = []
+    real = smt.check
+
+    def check(solver):
+        calls.append(len(calls) + 1)
+        if calls[-1] in answers:
+            return z3.unknown, answers[calls[-1]]
+        return real(solver)
+
+    monkeypatch.setattr(smt, "check", check)
+    return calls
+
+
+def test_check_answers_unknown_with_z3s_reason_on_a_tiny_timeout():
+    sym = SymbolicRules(TendermintModel(preset("n4-f2")))
+    a, b = sym.fresh("a"), sym.fresh("b")
+    solver = smt._solver(timeout=0.001)
+    solver.add(sym.init(a), sym.trans(a, b))
+    assert smt.check(solver) == (z3.unknown, "timeout")
+
+
+def test_bmc_tiny_timeout_is_incomplete_not_a_bounded_result():
+    sym = SymbolicRules(TendermintModel(preset("n4-f2")))
+    result = bmc(sym, ["agreement"], 7, timeout=0.001)
+    assert not result.complete and result.found == {}
+    assert result.unknown == "timeout"
+    assert result.stopped == f"Z3 answered unknown at depth {result.depth + 1} (timeout)"
+    assert result.depth < 7
+
+
+def test_bmc_unknown_on_the_completeness_check_is_not_a_proof(monkeypatch):
+    # call 1 is depth 0's property query, call 2 depth 1's "is there a 1-step run?"
+    sym = SymbolicRules(TendermintModel(preset("n4-f1").with_changes(rounds=1)))
+    _scripted(monkeypatch, {2: "canceled"})
+    result = bmc(sym, SAFETY, 12)
+    assert not result.complete and result.depth == 0 and result.found == {}
+    assert result.stopped == "Z3 answered unknown at depth 1 (canceled)"
+
+
+def test_bmc_unknown_on_the_property_query_leaves_the_depth_unchecked(monkeypatch):
+    # depth 0: 1 query; depth d > 0: the run check, then the property query
+    sym = SymbolicRules(TendermintModel(preset("n4-f2")))
+    _scripted(monkeypatch, {5: "canceled"})  # depth 2's property query
+    result = bmc(sym, ["agreement"], 7)
+    assert result.depth == 1 and not result.complete and result.found == {}
+    assert result.stopped == "Z3 answered unknown at depth 2 (canceled)"
+
+
+def test_bmc_stops_promptly_on_a_stop_request_and_the_context_stays_usable(clean_stop):
+    sym = SymbolicRules(TendermintModel(preset("n4-f1")))
+    timer = threading.Timer(1.0, stop.request, ("interrupted (test)",))
+    timer.start()
+    t0 = time.perf_counter()
+    result = bmc(sym, SAFETY, 30)
+    took = time.perf_counter() - t0
+    timer.join()
+    assert result.stopped == "interrupted (test)" and result.unknown == ""
+    assert not result.complete and result.found == {} and result.depth < 30
+    assert took < 1.0 + 1.5  # the request, then well under a second (0.1 s measured)
+    stop.reset()
+    # the same (main) Z3 context answers the next question correctly
+    again = bmc(SymbolicRules(TendermintModel(preset("n4-f2"))), ["agreement"], 7)
+    assert again.found == {"agreement": 7} and again.stopped == ""
+
+
+def test_bmc_with_a_stop_already_requested_checks_nothing(clean_stop):
+    stop.request("interrupted (test)")
+    result = bmc(SymbolicRules(TendermintModel(preset("n4-f1"))), SAFETY, 5)
+    assert (result.depth, result.complete, result.stopped) == (-1, False, "interrupted (test)")
+
+
+def test_induct_unknown_consecution_is_neither_proved_nor_failed(monkeypatch):
+    sym = SymbolicRules(TendermintModel(preset("n4-f1")))
+    _scripted(monkeypatch, {2: "canceled"})
+    result = induct(sym, agreement_invariant(sym), SAFETY)
+    assert result.initiation and not result.consecution
+    assert result.unknown == {"consecution": "canceled"}
+    assert not result.proved and result.outcome == "unknown" and result.failed == ""
+    # the other obligations were still asked, and hold
+    assert result.implies == {p: True for p in SAFETY}
+
+
+def test_induct_unknown_implication_is_unknown(monkeypatch):
+    sym = SymbolicRules(TendermintModel(preset("n4-f1")))
+    _scripted(monkeypatch, {3: "memout"})  # Inv => agreement
+    result = induct(sym, agreement_invariant(sym), SAFETY)
+    assert result.unknown == {"implies agreement": "memout"}
+    assert result.outcome == "unknown" and not result.proved
+    assert "agreement" not in result.implies
+
+
+def test_induct_failure_after_an_unknown_is_a_real_failure(monkeypatch):
+    sym = SymbolicRules(_mutant_model("no-lock"))
+    _scripted(monkeypatch, {1: "canceled"})  # initiation undecided, consecution fails
+    result = induct(sym, agreement_invariant(sym), SAFETY)
+    assert result.outcome == "failed" and result.failed == "consecution"
+    assert result.unknown == {"initiation": "canceled"} and not result.proved
+
+
+def test_induct_blame_falls_back_to_the_first_model(monkeypatch):
+    """Per-conjunct blame queries undecided: the step Z3 found is still a real
+    counterexample, with a conjunct it breaks named (never 'not proved:  fails')."""
+    model = _mutant_model("no-lock")
+    sym = SymbolicRules(model)
+    _scripted(monkeypatch, {n: "canceled" for n in range(3, 20)})
+    result = induct(sym, agreement_invariant(sym), SAFETY)
+    assert result.failed == "consecution" and result.failed_conjunct
+    assert "may not be the first" in result.note
+    before, after = result.states
+    assert after in {t for _, t in model.next_states(before)}
+    names = dict(agreement_invariant(sym)(sym.fresh("x")))
+    assert result.failed_conjunct in names
+
+
+def test_induct_stop_request_leaves_the_rest_not_checked(clean_stop, monkeypatch):
+    sym = SymbolicRules(TendermintModel(preset("n4-f1")))
+    real = smt.check
+
+    def check(solver):
+        answer = real(solver)
+        stop.request("interrupted (test)")  # arrives right after initiation's answer
+        return answer
+
+    monkeypatch.setattr(smt, "check", check)
+    result = induct(sym, agreement_invariant(sym), SAFETY)
+    assert result.initiation and not result.consecution and result.implies == {}
+    assert result.stopped == "interrupted (test)" and result.unknown == {}
+    assert result.outcome == "unknown"
