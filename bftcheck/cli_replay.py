@@ -6,7 +6,8 @@ import argparse
 import json
 from typing import Any
 
-from bftcheck.cli_common import _writable
+from bftcheck.cli_common import check_outputs, report_output_error
+from bftcheck.outcome import EXIT_USAGE, OutputError
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -15,34 +16,62 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from bftcheck.replay import replay
     from bftcheck.trace import render
 
-    _writable(args.html)
+    check_outputs(args)
     cfg, meta, steps = read_itf(args.file)
     model = TendermintModel(cfg)
-    prop = meta.get("property") if isinstance(meta.get("property"), str) else None
-    report = replay(model, cfg, steps, prop, source=args.file, loop=meta.get("loop"))
+    prop = meta.get("property")
+    kind = meta.get("kind", "violation")
+    report = replay(model, cfg, steps, prop, source=args.file, loop=meta.get("loop"),
+                    kind=kind)
     failures = report.failures
-    if args.json:
-        print(json.dumps({"file": args.file, "steps": len(steps) - 1, "legal": True,
-                          "failures": failures, "exit_code": report.exit_code}))
-        return report.exit_code
-    report.trace.prop = prop
+    error = None
     if args.html:
         from bftcheck.html import write_html
 
-        write_html(args.html, model, report.trace)
+        try:
+            write_html(args.html, model, report.trace)
+        except OutputError as exc:
+            error = exc
+    code = report.exit_code
+    final = EXIT_USAGE if error else code
+    if args.json:
+        print(json.dumps({"file": args.file, "steps": len(steps) - 1, "legal": True,
+                          "claimed": prop, "kind": kind, "confirmed": report.confirmed,
+                          "outcome": report.outcome, "failures": failures,
+                          "witnessed_at": report.witnessed, "exit_code": final}))
+        return report_output_error(error, code)
     print(render(model, report.trace))
     print()
     print(f"replay: {len(steps) - 1} steps, every step is a transition of the model")
-    if failures:
-        for name, i in failures.items():
-            print(f"  {name} fails at step {i}")
-        claimed = f" (the trace claims {prop})" if prop else ""
-        confirmed = " confirmed" if prop in failures else ""
-        print(f"result: violation{confirmed}{claimed} (exit 1)")
-    else:
-        print("result: no property fails along this trace (exit 0)")
-    return report.exit_code
+    for name, i in failures.items():
+        print(f"  {name} fails at step {i}")
+    if report.witnessed is not None:
+        print(f"  {prop} is witnessed at step {report.witnessed}")
+    print(f"result: {_result(report)} (exit {final})")
+    if error is None and args.html:
+        print(f"trace written to {args.html} (HTML)")
+    return report_output_error(error, code)
 
+
+def _result(report: Any) -> str:
+    prop, failures = report.claimed, report.failures
+    if report.confirmed is None:
+        if failures:
+            return f"violation of {', '.join(failures)} (the trace claims nothing)"
+        return "no property fails along this trace"
+    if report.kind == "witness":
+        if report.confirmed:
+            return (f"witness of {prop} confirmed" + (
+                f"; but {', '.join(failures)} fail{'s' if len(failures) == 1 else ''}, a "
+                f"violation" if failures else ""))
+        return (f"the trace is a run of the model, but its claimed witness of {prop} does not "
+                f"occur along it" + (f"; {', '.join(failures)} fail" if failures else ""))
+    if report.confirmed:
+        return f"violation confirmed (the trace claims {prop})"
+    fails = (f"; what fails along it: {', '.join(failures)}" if failures
+             else "; nothing fails along it")
+    return (f"the trace is a run of the model, but its claimed violation of {prop} does not "
+            f"occur along it{fails}")
 
 
 def add_parser(sub: Any) -> None:

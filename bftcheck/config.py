@@ -108,7 +108,7 @@ class Origin:
         meta = METAVARS.get(name, "X")
         return f"pass --{name.replace('_', '-')} {meta} with {meta} {cond}"
 
-    def count(self, n: int) -> str:
+    def count(self, n: int, primary: str = "powers") -> str:
         """`4 validators`, with where the number comes from when it is not
         where the rest of the message points."""
         where = self.where("powers")
@@ -118,7 +118,9 @@ class Origin:
             return f"{n} validators ({self.base})"
         name = self.name("powers")
         said = f"{name} {n}" if name == "validators" else name
-        return f"{n} validators (--{said})" if where == "flag" else \
+        if where == "flag":
+            return f"{n} validators (--{said})"
+        return f"{n} validators ('{name}')" if self.where(primary) == "key" else \
             f"{n} validators ('{name}' in {self.file})"
 
     def too_many(self, n: int) -> str:
@@ -211,7 +213,7 @@ class Config:
         for i, p in enumerate(self.powers):
             if not isinstance(p, int) or isinstance(p, bool) or p < 1 or p > MAX_POWER:
                 raise ConfigError(o.bad_power(i, p))
-        count = o.count(n)
+        count = o.count(n, "byzantine")
         if not 0 <= self.byzantine < n:
             said = o.said("byzantine", self.byzantine)
             if self.byzantine == n:
@@ -294,14 +296,14 @@ class Config:
                     "base": f"drop the partitions ({o.base})"}[o.where(split_key)]
             raise ConfigError(
                 f"{o.pre(split_key)}partitions support at most {MAX_NETWORK_VALIDATORS} "
-                f"validators, not {o.count(self.n)}: use fewer validators or {drop}"
+                f"validators, not {o.count(self.n, split_key)}: use fewer validators or {drop}"
             )
         if has_splits:
             count = len(splits_of(self.n, self.partitions, self.components))
             if count == 0:
                 raise ConfigError(
                     f"{o.pre(split_key)}the partition patterns give no split of "
-                    f"{o.count(self.n)}: use more validators or other patterns"
+                    f"{o.count(self.n, split_key)}: use more validators or other patterns"
                 )
             if count > MAX_SPLITS:
                 raise ConfigError(

@@ -90,7 +90,7 @@ def test_a_key_broken_by_a_flag_names_both(tmp_path, capsys):
     ('partitions = ["halves"]\n', "partition patterns are given but max_partitions is 0"),
     ('partitions = ["moat"]\nmax_partitions = 2\n', "unknown partition pattern 'moat'"),
     ("validators = 9\npartitions = ['halves']\nmax_partitions = 2\n",
-     "partitions support at most 8 validators, not 9 validators ('validators' in"),
+     "partitions support at most 8 validators, not 9 validators ('validators')"),
     ('components = [[["p1", "p\u00b2"], ["p3", "p4"]]]\nmax_partitions = 2\n',
      "is not a validator name"),
     ('components = [[["p1", "p' + "9" * 5000 + '"], ["p3", "p4"]]]\nmax_partitions = 2\n',
