@@ -93,6 +93,12 @@ BAD = [
     (["bmc", "--depth", "3", "--property", "recovery"], "'recovery' is not one"),
     (["bmc", "--depth", "3", "--property", "nope"], "unknown property 'nope'"),
     (["bmc", "--depth", "3", "--max-seconds", "0"], "--max-seconds 0"),
+    (["bmc", "--depth", "3", "--max-seconds", "nan"], "--max-seconds nan: pass a finite"),
+    (["bmc", "--depth", "3", "--max-seconds", "inf"], "--max-seconds inf: pass a finite"),
+    (["bmc", "--depth", "3", "--z3-timeout", "0"], "--z3-timeout 0: pass a finite"),
+    (["bmc", "--depth", "3", "--z3-timeout", "nan"], "--z3-timeout nan: pass a finite"),
+    (["induct", "--z3-timeout", "-1"], "--z3-timeout -1: pass a finite"),
+    (["induct", "--z3-timeout", "x"], "--z3-timeout x: "),
     (["bmc", "--depth", "3", "--trace-out", "/nonexistent/t.json"], "does not exist"),
     (["induct", "--invariant", "nope"], "unknown invariant 'nope'"),
     (["induct", "--property", "decision-reachable"], "is not one"),
@@ -131,3 +137,66 @@ def test_matrix_bmc_cell():
 
 def test_mutants_bmc_depth_must_be_positive(capsys):
     assert_usage_error(capsys, ["mutants", "--bmc-depth", "0"], "--bmc-depth 0")
+
+
+def _unwritable_after_the_work(monkeypatch):
+    """The output probe passes; the write after the work fails."""
+    from bftcheck import itf
+    from bftcheck.outcome import OutputError
+
+    def fail(path, *a, **k):
+        raise OutputError(f"could not write the trace to {path} (No space left on device); "
+                          f"nothing was written there")
+
+    monkeypatch.setattr(itf, "write_itf", fail)
+
+
+def test_bmc_trace_write_failure_after_the_verdicts_exits_2(tmp_path, capsys, monkeypatch):
+    _unwritable_after_the_work(monkeypatch)
+    path = tmp_path / "fork.itf.json"
+    code, out, err = run(capsys, "bmc", "--preset", "n4-f2", "--depth", "7",
+                         "--property", "agreement", "--trace-out", str(path))
+    assert code == 2
+    assert "  agreement  violated (depth 7)" in out
+    assert "trace written" not in out
+    assert out.splitlines()[-1] == "result: violated: agreement (exit 2)"
+    assert err.count("\n") == 1 and f"could not write the trace to {path}" in err
+    code, out, err = run(capsys, "bmc", "--preset", "n4-f2", "--depth", "7",
+                         "--property", "agreement", "--trace-out", str(path), "--json")
+    d = json.loads(out)
+    assert code == 2 and d["exit_code"] == 2 and d["found_at_depth"] == {"agreement": 7}
+    assert str(path) in err
+
+
+def test_bmc_max_seconds_is_incomplete(capsys):
+    code, out, _ = run(capsys, "bmc", "--preset", "n4-f1", "--depth", "30",
+                       "--max-seconds", "0.001")
+    assert code == 3
+    assert "search: INCOMPLETE (time limit of 0.001 s at depth 0) after depth 0, " in out
+    assert out.splitlines()[-1] == ("result: no violation found up to depth 0, but the "
+                                    "search is incomplete (exit 3)")
+
+
+def test_induct_json_of_a_proof_is_complete(capsys):
+    code, out, _ = run(capsys, "induct", "--preset", "n4-f1", "--json")
+    d = json.loads(out)
+    assert code == 0 and d["exit_code"] == 0
+    assert d["outcome"] == "proved" and d["complete"] is True and d["proved"] is True
+    assert d["stopped"] == "" and d["unknown"] == {}
+    assert set(d["obligations"].values()) == {"holds"}
+
+
+def test_induct_json_of_a_failure_names_the_rest_not_checked(capsys):
+    code, out, _ = run(capsys, "induct", "--mutant", "unlock-on-new-round", "--json")
+    d = json.loads(out)
+    assert code == 1 and d["outcome"] == "failed" and d["complete"] is True
+    assert d["obligations"]["initiation"] == "holds"
+    assert d["obligations"]["consecution"] == "FAILS"
+    assert d["obligations"]["implies agreement"] == "not checked (an earlier obligation failed)"
+
+
+def test_induct_timeout_in_process(capsys):
+    code, out, _ = run(capsys, "induct", "--z3-timeout", "0.001")
+    assert code == 3
+    assert "  initiation: Init => Inv                  unknown (Z3: timeout)" in out.splitlines()
+    assert out.splitlines()[-1].endswith("nothing is proved (exit 3)")
