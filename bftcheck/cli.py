@@ -21,6 +21,7 @@ from bftcheck.outcome import (
     EXIT_OK,
     EXIT_USAGE,
     EXIT_VIOLATION,
+    Incomplete,
     OutputError,
     UsageError,
 )
@@ -194,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         why = f"interrupted ({exc})" if isinstance(exc, stop.Abort) else "interrupted"
         print(f"bftcheck: {why}: stopped at once, without a summary; the work is "
               f"incomplete (exit {EXIT_INCOMPLETE})", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    except Incomplete as exc:
+        print(f"bftcheck: incomplete: {exc} (exit {EXIT_INCOMPLETE})", file=sys.stderr)
         return EXIT_INCOMPLETE
     except MemoryError:
         print(f"bftcheck: out of memory: the work is incomplete; give a smaller configuration "

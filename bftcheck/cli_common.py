@@ -20,6 +20,8 @@ class Parser(argparse.ArgumentParser):
 
         # "argument --max-seconds: 'nan': pass ..." -> "--max-seconds nan: pass ..."
         message = re.sub(r"^argument (\S+?)(?:/\S+)?: '(.*?)': ", r"\1 \2: ", message)
+        # argparse echoes a rejected value whole: a 5000-digit number is not a message
+        message = re.sub(r"\S{60,}", lambda m: m.group(0)[:24] + "...", message)
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 

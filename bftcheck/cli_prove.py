@@ -8,7 +8,7 @@ from typing import Any
 
 from bftcheck.cli_common import _parse_powers
 from bftcheck.config import Config, ConfigError, Origin
-from bftcheck.outcome import EXIT_OK, EXIT_VIOLATION
+from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
 
 
 def _fraction(text: str) -> tuple[int, int]:
@@ -45,10 +45,11 @@ def cmd_prove(args: argparse.Namespace) -> int:
     else:
         fraction = _fraction(args.faulty_below) if args.faulty_below else (1, 3)
         result = q.prove_parametric(threshold, fraction)
-    code = EXIT_OK if result.proved else EXIT_VIOLATION
+    code = EXIT_OK if result.proved else EXIT_INCOMPLETE if result.unknown else EXIT_VIOLATION
     if args.json:
-        out = {"claim": result.claim, "proved": result.proved, "exit_code": code}
-        if not result.proved:
+        out = {"claim": result.claim, "proved": result.proved,
+               "unknown": result.unknown or None, "exit_code": code}
+        if code == EXIT_VIOLATION:
             out["counterexample"] = {
                 "powers": result.powers, "faulty_power": result.faulty_power,
                 "quorum1": [f"p{i + 1}" for i in result.quorum1],
@@ -59,6 +60,10 @@ def cmd_prove(args: argparse.Namespace) -> int:
     print(f"bftcheck prove quorum: {result.claim}")
     if result.proved:
         print("result: proved: Z3 shows that no counterexample exists (exit 0)")
+        return code
+    if result.unknown:
+        print(f"result: unknown: Z3 answered neither proof nor counterexample "
+              f"({result.unknown}) (exit {code})")
         return code
 
     def members(idx: list[int]) -> str:

@@ -434,11 +434,21 @@ def _whole(value: Any, key: str, source: str) -> int:
     return value
 
 
+# No configuration or trace bftcheck writes comes near this; a larger input is
+# refused before it is read (a /dev/zero would otherwise fill the memory).
+MAX_INPUT_BYTES = 256 * 2**20
+
+
 def read_input(path: str | Path, what: str, error: type[ValueError] = ConfigError) -> str:
     """A user's input file as text, or `error` with a one-line reason."""
     p = Path(path)
     try:
-        return p.read_text(encoding="utf-8")
+        with p.open("rb") as f:
+            data = f.read(MAX_INPUT_BYTES + 1)
+        if len(data) > MAX_INPUT_BYTES:
+            raise error(f"{what} {p} is larger than {MAX_INPUT_BYTES // 2**20} MiB: give a "
+                        f"{what} that bftcheck wrote")
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise error(f"{what} {p} does not exist: check the path") from None
     except IsADirectoryError:

@@ -12,7 +12,7 @@ from typing import Any
 from bftcheck.config import shown
 from bftcheck.itf import TraceError
 from bftcheck.model.interface import Model, Property
-from bftcheck.outcome import EXIT_CLAIM_REFUTED, EXIT_OK, EXIT_VIOLATION
+from bftcheck.outcome import EXIT_CLAIM_REFUTED, EXIT_OK, EXIT_VIOLATION, Incomplete
 from bftcheck.trace import INIT, Step, Trace
 
 
@@ -210,8 +210,9 @@ def _graph_fails(model: Model, p: Property, states: list[bytes], loop: int | Non
                 return False
             seen.add(t)
             if len(seen) > RECOVERY_SEARCH_LIMIT:
-                raise TraceError(f"{source}: the last state has more than "
-                                 f"{RECOVERY_SEARCH_LIMIT:,} successors to search; cannot "
-                                 f"confirm {p.name} fails there")
+                raise Incomplete(f"{source}: the last state has more than "
+                                 f"{RECOVERY_SEARCH_LIMIT:,} successors to search, so replay "
+                                 f"cannot tell whether {p.name} fails there; check the "
+                                 f"configuration with 'bftcheck check' instead")
             frontier.append(t)
     return True

@@ -73,3 +73,17 @@ def test_an_unknown_answer_is_neither_proof_nor_refutation(monkeypatch):
     for result in (q.prove_parametric(), q.prove_concrete([1, 1, 1, 1], 1)):
         assert not result.proved and result.unknown == "canceled"
         assert result.quorum1 == result.quorum2 == []
+
+
+def test_prove_quorum_exits_3_on_an_unknown_answer(monkeypatch, capsys):
+    import z3
+
+    from helpers import run_cli
+
+    monkeypatch.setattr(z3.Solver, "check", lambda self, *a: z3.unknown)
+    monkeypatch.setattr(z3.Solver, "reason_unknown", lambda self: "timeout")
+    code, out, err = run_cli(capsys, "prove", "quorum")
+    assert code == 3
+    assert out.splitlines()[-1] == ("result: unknown: Z3 answered neither proof nor "
+                                    "counterexample (timeout) (exit 3)")
+    assert "counterexample:" not in out

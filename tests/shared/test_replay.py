@@ -172,6 +172,38 @@ def test_a_closing_loop_on_a_safety_trace_is_checked_and_accepted():
         replay(ring, None, steps, "never-5", loop=1)
 
 
+class Counter:
+    """0 -> 1 -> ... -> 9, never the target 99: Recovery fails at state 0,
+    which replay can confirm only by searching 9 states of its future."""
+
+    def init_states(self):
+        return [bytes([0])]
+
+    def next_states(self, s):
+        if s[0] < 9:
+            yield Action("Tick", "p1", "tick"), bytes([s[0] + 1])
+
+    def properties(self):
+        return [Property("recovery", "recovery", "state", lambda s: s[0] == 99, "reach 99")]
+
+    def encode(self, v):
+        return bytes([v["x"]])
+
+    def decode(self, s):
+        return {"x": s[0]}
+
+
+def test_a_recovery_search_cut_short_is_incomplete_not_bad_input(monkeypatch):
+    from bftcheck import replay as replay_module
+    from bftcheck.outcome import Incomplete
+
+    steps = [("Init", {"x": 0})]
+    assert replay(Counter(), None, steps, "recovery").exit_code == 1  # searched: confirmed
+    monkeypatch.setattr(replay_module, "RECOVERY_SEARCH_LIMIT", 3)
+    with pytest.raises(Incomplete, match="cannot tell whether recovery fails there"):
+        replay(Counter(), None, steps, "recovery")
+
+
 # -- --html -------------------------------------------------------------------
 
 def test_html_unwritable_before_the_work(capsys, fork):
