@@ -21,6 +21,22 @@ from bftcheck.config import Config, ConfigError
 from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
 
 
+def _run_engine(engine: Any, *args: Any, **kw: Any) -> Any:
+    """Run a Z3 engine. A second signal raises stop.Abort wherever the main
+    thread is; inside a ctypes call's argument conversion (z3py building terms)
+    ctypes turns it into an ArgumentError, which is the Abort, not a bug."""
+    import ctypes
+
+    from bftcheck import stop
+
+    try:
+        return engine(*args, **kw)
+    except ctypes.ArgumentError as exc:
+        if stop.requested() and "Abort" in str(exc):
+            raise stop.Abort(str(exc).rsplit(": ", 1)[-1]) from None
+        raise
+
+
 def _symbolic(cfg: Config) -> tuple[Any, Any]:
     from bftcheck.model import TendermintModel
     from bftcheck.model.symbolic import SymbolicRules
@@ -70,8 +86,8 @@ def cmd_bmc(args: argparse.Namespace) -> int:
             mark = f"  violated: {', '.join(found)}" if found else ""
             print(f"  depth {dt.depth:3d}: {dt.seconds:7.2f} s{mark}", flush=True)
 
-    result = bmc(sym, chosen, args.depth, progress=progress, max_seconds=args.max_seconds,
-                 timeout=args.z3_timeout)
+    result = _run_engine(bmc, sym, chosen, args.depth, progress=progress,
+                         max_seconds=args.max_seconds, timeout=args.z3_timeout)
     traces = {name: from_states(model, cfg, result.paths[name], name) for name in chosen
               if name in result.found}
     first = next(iter(traces.values()), None)
@@ -197,7 +213,7 @@ def cmd_induct(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"bftcheck induct: {describe_config(cfg)}")
         print(f"invariant: {' and '.join(parts)}", flush=True)
-    result = induct(sym, invariant, chosen, timeout=args.z3_timeout)
+    result = _run_engine(induct, sym, invariant, chosen, timeout=args.z3_timeout)
     outcome = result.outcome
     code = {"proved": EXIT_OK, "failed": EXIT_VIOLATION, "unknown": EXIT_INCOMPLETE}[outcome]
     anywhere = "a state satisfying the invariant (not necessarily reachable)"

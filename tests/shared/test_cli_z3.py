@@ -200,3 +200,23 @@ def test_induct_timeout_in_process(capsys):
     assert code == 3
     assert "  initiation: Init => Inv                  unknown (Z3: timeout)" in out.splitlines()
     assert out.splitlines()[-1].endswith("nothing is proved (exit 3)")
+
+
+def test_an_abort_inside_ctypes_is_an_abort_not_an_internal_error():
+    import ctypes
+
+    from bftcheck import stop
+    from bftcheck.cli_z3 import _run_engine
+
+    def engine():
+        raise ctypes.ArgumentError("argument 3: Abort: SIGINT again")
+
+    stop.reset()
+    try:
+        stop.request("interrupted (SIGINT)")
+        with pytest.raises(stop.Abort, match="SIGINT again"):
+            _run_engine(engine)
+    finally:
+        stop.reset()
+    with pytest.raises(ctypes.ArgumentError):  # without a stop it is a real error
+        _run_engine(engine)
