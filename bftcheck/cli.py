@@ -181,11 +181,12 @@ def main(argv: list[str] | None = None) -> int:
     from bftcheck import stop
     from bftcheck.itf import TraceError
 
+    own_process = argv is None  # the console script, not a caller's in-process call
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
     try:
-        with stop.signals_stop_work():
+        with stop.signals_stop_work(hard_exit=own_process):
             args = make_parser().parse_args(argv)
             return args.func(args)
     except (UsageError, ConfigError, TraceError, OutputError) as exc:

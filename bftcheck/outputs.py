@@ -43,14 +43,17 @@ def write_atomic(path: str | Path, text: str, what: str = "output") -> None:
     """Write `text` to `path` whole (temp file + rename) or raise OutputError."""
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")
+    from bftcheck import stop
+
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 is for the probe, not the file
-        os.replace(tmp, target)
-        tmp = None
+        with stop.on_abort(lambda: os.unlink(tmp)):
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 is for the probe, not the file
+            os.replace(tmp, target)
+            tmp = None
     except OSError as exc:
         raise OutputError(f"could not write the {what} to {path} ({exc.strerror or exc}); "
                           f"nothing was written there") from None

@@ -4,13 +4,20 @@ A signal does not raise in the middle of an engine: it records why the work
 must stop and runs the callbacks the running engine registered (Z3's own
 interrupt, terminating a TLC process). Engines poll `requested()` at safe
 points and end with what they know, marked incomplete, so the command still
-prints its summary and exits 3. A second signal means "stop now": it raises
-`Abort`, and the command exits 3 without a summary.
+prints its summary and exits 3. A second signal means "stop now": in the
+bftcheck process it runs the cleanups registered with `on_abort` (kill a TLC
+process, remove its directory, a half-written temporary file), prints one
+line and ends the process with exit 3 at once, since raising from a signal
+handler can land inside ctypes or a destructor and come out as a traceback;
+where the caller keeps the process (tests call `main` in-process) it raises
+`Abort` instead.
 """
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +26,10 @@ from typing import Any
 _NAMES = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
 _reason: str | None = None
 _callbacks: list[Callable[[], None]] = []
+_cleanups: list[Callable[[], None]] = []
+_hard_exit = False
 _lock = threading.Lock()
+EXIT_INCOMPLETE = 3  # bftcheck/outcome.py; repeated here so a handler imports nothing
 
 
 class Abort(BaseException):
@@ -53,24 +63,55 @@ def reset() -> None:
 
 
 def _handler(signum: int, frame: Any) -> None:
-    if _reason is not None:
-        raise Abort(f"{_NAMES.get(signum, signum)} again")
-    request(f"interrupted ({_NAMES.get(signum, signum)})")
+    name = _NAMES.get(signum, str(signum))
+    if _reason is None:
+        request(f"interrupted ({name})")
+        return
+    if not _hard_exit:
+        raise Abort(f"{name} again")
+    for cleanup in list(_cleanups):
+        try:
+            cleanup()
+        except Exception:  # noqa: BLE001 - the process ends now; clean what can be
+            pass
+    os.write(sys.stderr.fileno(), (
+        f"bftcheck: interrupted ({name} again): stopped at once, without a summary; the work "
+        f"is incomplete (exit {EXIT_INCOMPLETE})\n").encode())
+    os._exit(EXIT_INCOMPLETE)
 
 
 @contextmanager
-def signals_stop_work() -> Iterator[None]:
-    """Within the block, SIGINT and SIGTERM request a stop (main thread only)."""
+def signals_stop_work(hard_exit: bool = False) -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM request a stop (main thread only).
+    `hard_exit`: this is the bftcheck process itself; a second signal ends
+    it (see above), and after the block signals are ignored, so that one
+    arriving while the process exits cannot kill it with another code."""
+    global _hard_exit
     reset()
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _hard_exit = hard_exit
     previous = {sig: signal.signal(sig, _handler) for sig in _NAMES}
     try:
         yield
     finally:
         for sig, old in previous.items():
-            signal.signal(sig, old)
+            signal.signal(sig, signal.SIG_IGN if hard_exit else old)
+        _hard_exit = False
+
+
+@contextmanager
+def on_abort(cleanup: Callable[[], None]) -> Iterator[None]:
+    """Run `cleanup` if a second signal ends the process while the block runs."""
+    with _lock:
+        _cleanups.append(cleanup)
+    try:
+        yield
+    finally:
+        with _lock:
+            if cleanup in _cleanups:
+                _cleanups.remove(cleanup)
 
 
 @contextmanager

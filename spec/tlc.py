@@ -195,6 +195,16 @@ class TlcInterrupted(Exception):
         self.reason = reason
 
 
+def _killer(proc: subprocess.Popen, work: Path) -> Callable[[], None]:
+    """What a second signal does before the process ends: no orphan, no directory."""
+
+    def kill() -> None:
+        proc.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+    return kill
+
+
 def _stopper(proc: subprocess.Popen) -> Callable[[], None]:
     """The stop callback of one TLC process: SIGTERM at once (the JVM exits in
     well under a second), SIGKILL if it is still there after the grace."""
@@ -251,7 +261,7 @@ def run_tlc(tools: Tools, files: dict[str, str], workers: int = 1,
         proc = subprocess.Popen(cmd, cwd=work, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
         try:
-            with stop.on_stop(_stopper(proc)):
+            with stop.on_stop(_stopper(proc)), stop.on_abort(_killer(proc, work)):
                 output, _ = proc.communicate()
         finally:
             if proc.poll() is None:  # an exception (a second signal): no orphan
