@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from bftcheck.config import Config, ConfigError
 from bftcheck.outcome import (
@@ -177,18 +178,84 @@ def make_parser() -> Parser:
     return parser
 
 
+class _BestEffort:
+    """stderr that never raises: a progress or error line that cannot be
+    written (stderr full or closed) must not turn the run into a crash."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text) if self._stream is not None else len(text)
+        except (OSError, ValueError):
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            if self._stream is not None:
+                self._stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class _Watched:
+    """stdout that remembers a failed write, so that a full disk or a closed
+    pipe behind stdout is told apart from a bug."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.failed = False
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError:
+            self.failed = True
+            raise
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError:
+            self.failed = True
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
+    own_process = argv is None  # the console script, not a caller's in-process call
+    argv = list(sys.argv[1:] if argv is None else argv)
+    saved_out, saved_err = sys.stdout, sys.stderr
+    sys.stderr = _BestEffort(saved_err)
+    try:
+        if sys.stdout is None:  # started with stdout closed: the report would vanish
+            print("bftcheck: error: standard output is closed, so the report cannot be "
+                  "written: run with stdout open or redirected to a file", file=sys.stderr)
+            return EXIT_USAGE
+        sys.stdout = _Watched(saved_out)
+        return _run(argv, own_process)
+    finally:
+        sys.stdout, sys.stderr = saved_out, saved_err
+
+
+def _run(argv: list[str], own_process: bool) -> int:
     from bftcheck import stop
     from bftcheck.itf import TraceError
 
-    own_process = argv is None  # the console script, not a caller's in-process call
-    argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
     try:
         with stop.signals_stop_work(hard_exit=own_process):
             args = make_parser().parse_args(argv)
-            return args.func(args)
+            code = args.func(args)
+            sys.stdout.flush()  # a full or closed stdout is found here, not at exit
+            return code
     except (UsageError, ConfigError, TraceError, OutputError) as exc:
         print(f"bftcheck: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -204,13 +271,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bftcheck: out of memory: the work is incomplete; give a smaller configuration "
               f"or lower --max-memory (exit {EXIT_INCOMPLETE})", file=sys.stderr)
         return EXIT_INCOMPLETE
-    except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_INCOMPLETE
+    except OSError as exc:
+        if not _stdout_broken():
+            return _internal_error(exc, debug)
+        why = "it was closed (broken pipe)" if isinstance(exc, BrokenPipeError) else (
+            exc.strerror or str(exc))
+        print(f"bftcheck: error: could not write the report to standard output ({why}): "
+              f"redirect it to a file or a reader that takes all of it", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as exc:  # a bug: never 0 or 1, never a bare traceback
         return _internal_error(exc, debug)
+
+
+def _stdout_broken() -> bool:
+    """Whether a write to stdout failed; if so, stdout is pointed at /dev/null
+    so that the interpreter's last flush cannot fail (and change the exit code)."""
+    import os
+
+    if not getattr(sys.stdout, "failed", False):
+        return False
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return True
 
 
 def _internal_error(exc: Exception, debug: bool) -> int:

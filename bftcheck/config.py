@@ -437,17 +437,24 @@ def _whole(value: Any, key: str, source: str) -> int:
 # No configuration or trace bftcheck writes comes near this; a larger input is
 # refused before it is read (a /dev/zero would otherwise fill the memory).
 MAX_INPUT_BYTES = 256 * 2**20
+MAX_CONFIG_BYTES = 2**20  # a configuration is a few lines
 
 
-def read_input(path: str | Path, what: str, error: type[ValueError] = ConfigError) -> str:
-    """A user's input file as text, or `error` with a one-line reason."""
+def read_input(path: str | Path, what: str, error: type[ValueError] = ConfigError,
+               limit: int = MAX_INPUT_BYTES) -> str:
+    """A user's input file as text, or `error` with a one-line reason. Only
+    regular files: a FIFO would block before any signal could stop it, and a
+    device like /dev/zero never ends."""
     p = Path(path)
     try:
+        if p.exists() and not p.is_dir() and not p.is_file():
+            raise error(f"cannot read {what} {p}: it is not a regular file (a device, pipe or "
+                        f"socket): give the path of a file")
         with p.open("rb") as f:
-            data = f.read(MAX_INPUT_BYTES + 1)
-        if len(data) > MAX_INPUT_BYTES:
-            raise error(f"{what} {p} is larger than {MAX_INPUT_BYTES // 2**20} MiB: give a "
-                        f"{what} that bftcheck wrote")
+            data = f.read(limit + 1)
+        if len(data) > limit:
+            raise error(f"{what} {p} is larger than {limit // 2**10:,} KiB: give a {what} "
+                        f"that bftcheck can read (one it wrote, or a short TOML table)")
         return data.decode("utf-8")
     except FileNotFoundError:
         raise error(f"{what} {p} does not exist: check the path") from None
@@ -473,7 +480,7 @@ def read_toml(path: str | Path) -> tuple[Config, Origin]:
     """A flat TOML file (see README) as a Config (not yet validated) and the
     Origin that names its keys in messages."""
     p = Path(path)
-    text = read_input(p, "config file")
+    text = read_input(p, "config file", limit=MAX_CONFIG_BYTES)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

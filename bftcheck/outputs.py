@@ -21,10 +21,15 @@ def check_writable(path: str | Path | None, flag: str) -> None:
     cannot be written; do nothing for None."""
     if path is None:
         return
-    target = Path(path)
+    if str(path).endswith(os.sep):
+        raise OutputError(f"{flag} {path}: it names a directory; give a file name")
+    target = _resolved(path)
     if target.is_dir():
         raise OutputError(f"{flag} {path}: it is a directory; give a file name")
-    parent = target.parent if str(target.parent) else Path(".")
+    if target.exists() and not target.is_file():
+        # a device, FIFO or socket: the rename of an atomic write would replace it
+        raise OutputError(f"{flag} {path}: it is not a regular file; give the path of a file")
+    parent = target.parent
     if not parent.is_dir():
         raise OutputError(f"{flag} {path}: directory {parent} does not exist; create it or "
                           f"choose another path")
@@ -40,9 +45,13 @@ def check_writable(path: str | Path | None, flag: str) -> None:
 
 
 def write_atomic(path: str | Path, text: str, what: str = "output") -> None:
-    """Write `text` to `path` whole (temp file + rename) or raise OutputError."""
-    target = Path(path)
-    parent = target.parent if str(target.parent) else Path(".")
+    """Write `text` to `path` whole (temp file + rename) or raise OutputError.
+    A symbolic link is followed: the file it points to is replaced, not the link."""
+    target = _resolved(path)
+    if target.exists() and not target.is_file():
+        raise OutputError(f"could not write the {what} to {path}: it is not a regular file; "
+                          f"nothing was written there")
+    parent = target.parent
     from bftcheck import stop
 
     tmp = None
@@ -63,6 +72,12 @@ def write_atomic(path: str | Path, text: str, what: str = "output") -> None:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def _resolved(path: str | Path) -> Path:
+    """The real path (symbolic links followed), so a rename lands where the link
+    points; the file itself need not exist yet."""
+    return Path(os.path.realpath(path))
 
 
 def _umask() -> int:

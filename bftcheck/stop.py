@@ -23,7 +23,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-_NAMES = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
+# SIGHUP too: a closed terminal or ssh session must not lose a long search's summary
+_NAMES = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}
 _reason: str | None = None
 _callbacks: list[Callable[[], None]] = []
 _cleanups: list[Callable[[], None]] = []
@@ -87,7 +88,8 @@ def signals_stop_work(hard_exit: bool = False) -> Iterator[None]:
     it (see above), and after the block signals are ignored, so that one
     arriving while the process exits cannot kill it with another code."""
     global _hard_exit
-    reset()
+    if not hard_exit:
+        reset()  # in-process callers (tests) start clean; the process keeps an early request
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -99,6 +101,15 @@ def signals_stop_work(hard_exit: bool = False) -> Iterator[None]:
         for sig, old in previous.items():
             signal.signal(sig, signal.SIG_IGN if hard_exit else old)
         _hard_exit = False
+
+
+def catch_early() -> None:
+    """The console script's first act, before the heavy imports: a signal
+    during start-up is a stop request like any other, not a traceback."""
+    global _hard_exit
+    _hard_exit = True
+    for sig in _NAMES:
+        signal.signal(sig, _handler)
 
 
 @contextmanager

@@ -223,3 +223,120 @@ def test_witness_only_search_that_ends_early_says_so_and_is_not_incomplete(capsy
     assert "search: ended early (every checked property was decided): " in out
     assert "INCOMPLETE" not in out
     assert out.rstrip().endswith("result: every checked property was decided (exit 0)")
+
+
+# -- output paths that an atomic rename must not replace -----------------------
+
+@pytest.mark.parametrize("flag", ["--trace-out", "--trace-html"])
+def test_a_device_or_fifo_as_output_is_refused_not_replaced(tmp_path, capsys, flag):
+    import os
+    import stat
+
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    for target in ("/dev/null", str(fifo)):
+        code, out, err = run_cli(capsys, "check", "--preset", "n4-f2", flag, target)
+        assert code == EXIT_USAGE and out == ""
+        assert "it is not a regular file" in err and err.count("\n") == 1
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_a_trailing_slash_names_a_directory(tmp_path, capsys):
+    code, out, err = run_cli(capsys, "check", "--trace-out", f"{tmp_path}/t.json/")
+    assert code == EXIT_USAGE and "it names a directory" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_symlinked_output_writes_the_file_it_points_to(tmp_path, capsys):
+    real = tmp_path / "real.json"
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    code, _, _ = run_cli(capsys, "check", "--preset", "n4-f2", "--property", "agreement",
+                         "--trace-out", str(link), "--quiet")
+    assert code == EXIT_VIOLATION
+    assert link.is_symlink() and real.is_file() and '"#meta"' in real.read_text()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_config_that_is_not_a_regular_file_is_refused(tmp_path, capsys, kind):
+    import os
+
+    path = "/dev/zero" if kind == "device" else str(tmp_path / "c.toml")
+    if kind == "fifo":
+        os.mkfifo(path)
+    code, out, err = run_cli(capsys, "check", "--config", path)
+    assert code == EXIT_USAGE and "it is not a regular file" in err
+
+
+# -- standard streams that cannot be written ------------------------------------
+
+def console(argv: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bftcheck.cli", *argv], text=True,
+                          timeout=300, **kw)
+
+
+def test_stdout_full_is_an_environment_error_not_a_bug():
+    with open("/dev/full", "w") as full:
+        proc = console(["check", "--preset", "n4-f2", "--quiet"], stdout=full,
+                       stderr=subprocess.PIPE)
+    assert proc.returncode == EXIT_USAGE
+    assert proc.stderr.count("\n") == 1
+    assert "could not write the report to standard output (No space left" in proc.stderr
+
+
+def test_stderr_full_does_not_change_the_verdict():
+    with open("/dev/full", "w") as full:
+        safe = console(["check", "--preset", "n4-f2", "--byzantine", "0"],
+                       stdout=subprocess.PIPE, stderr=full)
+        bad = console(["check", "--preset", "nope"], stdout=subprocess.PIPE, stderr=full)
+    assert safe.returncode == 0 and "result: all checked properties hold (exit 0)" in safe.stdout
+    assert bad.returncode == EXIT_USAGE
+
+
+def test_a_reader_that_stops_early_is_exit_2_or_the_delivered_verdict():
+    """A closed pipe is exit 2 with one line; if the whole report still fit into
+    the pipe before the reader left, it was delivered and the verdict stands.
+    Never 3 (nothing was incomplete) and never a traceback."""
+    for _ in range(3):
+        proc = subprocess.Popen([sys.executable, "-m", "bftcheck.cli", "check", "--preset",
+                                 "n4-f2", "--quiet", "--json"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        proc.stdout.read(10)
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        code = proc.wait()
+        assert "Traceback" not in err
+        assert code in (EXIT_VIOLATION, EXIT_USAGE)
+        if code == EXIT_USAGE:
+            assert "could not write the report to standard output (it was closed" in err
+
+
+def test_closed_stdout_is_refused():
+    proc = console(["check", "--preset", "n4-f2", "--quiet"], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE, preexec_fn=lambda: __import__("os").close(1))
+    assert proc.returncode == EXIT_USAGE and "standard output is closed" in proc.stderr
+
+
+def test_sighup_ends_with_the_summary():
+    proc = start(LONG)
+    wait_for_progress(proc, 1)
+    code, out, err, took = signal_and_wait(proc, signal.SIGHUP)
+    assert code == EXIT_INCOMPLETE and "search: INCOMPLETE (interrupted (SIGHUP))" in out
+
+
+def test_a_signal_during_start_up_is_a_stop_request():
+    """The console script catches signals before its heavy imports; one that
+    lands there makes the search stop at its first poll: exit 3, a summary."""
+    script = ("import os, signal, sys\n"
+              "from bftcheck import stop\n"
+              "stop.catch_early()\n"
+              "os.kill(os.getpid(), signal.SIGINT)\n"
+              "from bftcheck.cli import main\n"
+              "sys.argv = ['bftcheck', 'check', '--preset', 'n4-f0', '--quiet']\n"
+              "sys.exit(main())\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == EXIT_INCOMPLETE
+    assert "search: INCOMPLETE (interrupted (SIGINT))" in proc.stdout
+    assert "Traceback" not in proc.stderr
