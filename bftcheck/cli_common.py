@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from bftcheck.config import Config, ConfigError
@@ -209,12 +210,21 @@ def positive_number(text: str) -> float:
     return value
 
 
-def positive_int(text: str) -> int:
-    """argparse type: a whole number > 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: not a whole number; pass one > 0") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: pass a whole number > 0")
-    return value
+def _whole_at_least(minimum: int, bound: str) -> Callable[[str], int]:
+    """An argparse type: a whole number >= `minimum` (`bound` says it in words)."""
+
+    def whole(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: not a whole number; pass one {bound}"
+                                             ) from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r}: pass a whole number {bound}")
+        return value
+
+    return whole
+
+
+positive_int = _whole_at_least(1, "> 0")
+seed_int = _whole_at_least(0, ">= 0")  # a random seed

@@ -16,6 +16,7 @@ from bftcheck.cli_common import (
     positive_int,
     positive_number,
     report_output_error,
+    seed_int,
 )
 from bftcheck.config import ConfigError
 from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, EXIT_VIOLATION
@@ -31,16 +32,6 @@ def _fuzz_progress(info: dict) -> None:
           f"{info['highest_round']}, {info['elapsed']:.1f} s", file=sys.stderr, flush=True)
 
 
-def seed_number(text: str) -> int:
-    """argparse type: a whole number >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: not a whole number; pass one >= 0"
-                                         ) from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: pass a whole number >= 0")
-    return value
 
 
 def _confirmed(model: Any, cfg: Any, trace: Any, prop: str) -> bool:
@@ -175,7 +166,7 @@ def add_parser(sub: Any) -> None:
                         "16 to 200)")
     f.add_argument("--max-seconds", type=positive_number, metavar="T",
                    help="stop after T seconds (checked at every step)")
-    f.add_argument("--seed", type=seed_number, default=0, metavar="N",
+    f.add_argument("--seed", type=seed_int, default=0, metavar="N",
                    help="random seed, a whole number >= 0 (default 0)")
     f.add_argument("--db", metavar="DIR",
                    help="example database: its stored failures are replayed before the "

@@ -7,19 +7,8 @@ import json
 import sys
 from typing import Any
 
-from bftcheck.cli_common import positive_int
+from bftcheck.cli_common import positive_int, seed_int
 from bftcheck.outcome import EXIT_OK, EXIT_VIOLATION
-
-
-def seed_int(text: str) -> int:
-    """argparse type: a whole number >= 0 (a fuzzing seed)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: not a whole number; pass one >= 0") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: pass a whole number >= 0")
-    return value
 
 
 def cmd_mutants(args: argparse.Namespace) -> int:
