@@ -47,6 +47,9 @@ from bftcheck.cli_common import (
 )
 from bftcheck.memory import DEFAULT_SHARE
 
+# Properties a configuration has only when it has partitions (model/properties.py).
+_PARTITION_ONLY = ("recovery", "fair-recovery")
+
 
 def cmd_check(args: argparse.Namespace) -> int:
     from bftcheck import itf
@@ -57,11 +60,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     cfg = build_config(args)
     check_outputs(args)
-    budget = parse_size(args.max_memory) if args.max_memory else default_budget()
+    budget = parse_size(args.max_memory) if args.max_memory is not None else default_budget()
     model = TendermintModel(cfg)
     catalogue = {p.name: p for p in model.properties()}
     if args.property:
         unknown = [n for n in args.property if n not in catalogue]
+        if unknown and unknown[0] in _PARTITION_ONLY:
+            raise ConfigError(f"property {unknown[0]!r} is about recovery after a partition "
+                              f"heals, and this configuration has no partitions: add "
+                              f"--partitions PATTERN (see 'bftcheck list partitions')")
         if unknown:
             raise ConfigError(f"unknown property {unknown[0]!r}: choose from "
                               f"{', '.join(catalogue)} (see 'bftcheck list properties')")
@@ -268,9 +275,7 @@ def _run(argv: list[str], own_process: bool) -> int:
         print(f"bftcheck: incomplete: {exc} (exit {EXIT_INCOMPLETE})", file=sys.stderr)
         return EXIT_INCOMPLETE
     except MemoryError:
-        print(f"bftcheck: out of memory: the work is incomplete; give a smaller configuration "
-              f"or lower --max-memory (exit {EXIT_INCOMPLETE})", file=sys.stderr)
-        return EXIT_INCOMPLETE
+        return _say_out_of_memory("an allocation failed")
     except OSError as exc:
         if not _stdout_broken():
             return _internal_error(exc, debug)
@@ -279,8 +284,30 @@ def _run(argv: list[str], own_process: bool) -> int:
         print(f"bftcheck: error: could not write the report to standard output ({why}): "
               f"redirect it to a file or a reader that takes all of it", file=sys.stderr)
         return EXIT_USAGE
+    except ImportError as exc:
+        if _out_of_memory(exc):
+            return _say_out_of_memory(f"a library could not be loaded: {_one_line(exc)}")
+        return _internal_error(exc, debug)
     except Exception as exc:  # a bug: never 0 or 1, never a bare traceback
         return _internal_error(exc, debug)
+
+
+def _one_line(exc: BaseException, width: int = 200) -> str:
+    text = (str(exc).strip().splitlines() or [""])[0]
+    return text if len(text) <= width else text[:width] + "..."
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """A shared library that cannot be mapped under `ulimit -v` is memory, not a bug."""
+    text = str(exc).lower()
+    return "failed to map segment" in text or "cannot allocate memory" in text
+
+
+def _say_out_of_memory(why: str) -> int:
+    print(f"bftcheck: out of memory ({why}): the work is incomplete; give a smaller "
+          f"configuration, more memory or a lower --max-memory (exit {EXIT_INCOMPLETE})",
+          file=sys.stderr)
+    return EXIT_INCOMPLETE
 
 
 def _stdout_broken() -> bool:
@@ -302,20 +329,22 @@ def _internal_error(exc: Exception, debug: bool) -> int:
     import tempfile
     import traceback
 
-    details = "".join(traceback.format_exception(exc))
-    if debug:
-        sys.stderr.write(details)
-        where = "the traceback is above"
-    else:
-        try:
+    try:
+        details = "".join(traceback.format_exception(exc))
+        if debug:
+            sys.stderr.write(details)
+            where = "the traceback is above"
+        else:
             fd, path = tempfile.mkstemp(prefix="bftcheck-crash-", suffix=".txt")
             with open(fd, "w", encoding="utf-8") as f:
                 f.write(f"bftcheck {' '.join(sys.argv[1:])}\n{details}")
             where = f"details in {path}; re-run with --debug to see them here"
-        except OSError:
-            where = "re-run with --debug to see the traceback"
-    print(f"bftcheck: internal error ({type(exc).__name__}: {exc}); this is a bug in "
-          f"bftcheck, please report it; {where} (exit {EXIT_INTERNAL})", file=sys.stderr)
+    except MemoryError:
+        return _say_out_of_memory("while reporting an error")
+    except OSError:
+        where = "re-run with --debug to see the traceback"
+    print(f"bftcheck: internal error ({type(exc).__name__}: {_one_line(exc)}); this is a bug "
+          f"in bftcheck, please report it; {where} (exit {EXIT_INTERNAL})", file=sys.stderr)
     return EXIT_INTERNAL
 
 

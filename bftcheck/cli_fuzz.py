@@ -79,9 +79,11 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         if not _confirmed(model, cfg, trace, out.violated):
             trace, unconfirmed = None, True  # never reported as a violation
     error = _write_traces(args, model, trace)
+    # the time limit ended the search before its budget: a limit, like check's
+    timed_out = out.stopped.startswith("time limit") and out.examples < args.max_examples
     if trace is not None:
         code = EXIT_VIOLATION
-    elif out.incomplete or unconfirmed:
+    elif out.incomplete or unconfirmed or timed_out:
         code = EXIT_INCOMPLETE
     else:
         code = EXIT_OK
@@ -110,7 +112,12 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
                  else "none fails any more")
         print(f"database: replayed {out.replayed:,} stored failure"
               f"{'s' if out.replayed != 1 else ''} before the search; {still}")
-    status = f"INCOMPLETE ({out.interrupted})" if out.incomplete else out.stopped
+    if out.incomplete:
+        status = f"INCOMPLETE ({out.interrupted})"
+    elif timed_out and trace is None:
+        status = f"INCOMPLETE ({out.stopped})"
+    else:
+        status = out.stopped
     shrink = f", {out.shrink_runs:,} more runs shrinking" if out.shrink_runs else ""
     print(f"search: {status}: {out.examples:,} examples ({out.steps:,} steps, "
           f"{out.distinct_states:,} distinct final states{shrink}), {out.seconds:.1f} s",
@@ -124,6 +131,11 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
             print(f"result: no violation found in {out.examples:,} examples before the stop; "
                   f"the work is incomplete (exit {final})")
             return final
+        if timed_out:
+            print(f"result: no violation found in {out.examples:,} of the budget's "
+                  f"{args.max_examples:,} examples before the time limit; the work is "
+                  f"incomplete (exit {final})")
+            return report_output_error(error, code)
         print(f"result: no violation found in {out.examples:,} examples "
               f"({out.steps:,} steps, {out.distinct_states:,} distinct final states, "
               f"{out.seconds:.1f} s; {out.stopped}); fuzzing is not exhaustive, so this "

@@ -17,8 +17,11 @@ from bftcheck.cli_common import (
     check_outputs,
     report_output_error,
 )
-from bftcheck.config import Config, ConfigError
+from bftcheck.config import Config, ConfigError, shown
 from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
+
+# TLC runs one thread per worker; more than this is a typo, not a machine.
+MAX_WORKERS = 1024
 
 
 def _tlc_command(run: Any) -> Any:
@@ -45,8 +48,10 @@ def _tlc_setup(args: argparse.Namespace) -> tuple[Config, Any, Any]:
     from bftcheck.spec.tlc import find_tools
 
     cfg = mc.supported(build_config(args))
-    if getattr(args, "workers", 1) < 1:
-        raise ConfigError(f"--workers {args.workers}: pass a whole number >= 1")
+    workers = getattr(args, "workers", 1)
+    if not 1 <= workers <= MAX_WORKERS:
+        raise ConfigError(f"--workers {shown(workers)}: pass a whole number from 1 to "
+                          f"{MAX_WORKERS}")
     return cfg, find_tools(args.tla2tools), TendermintModel(cfg)
 
 
@@ -167,6 +172,8 @@ def cmd_crossval(args: argparse.Namespace) -> int:
 def cmd_spec(args: argparse.Namespace) -> int:
     from bftcheck.spec import mc
 
+    if not args.out.strip():
+        raise ConfigError("--out is empty: name the directory to write into, e.g. --out twin")
     cfg = mc.supported(build_config(args))
     written = mc.export(cfg, Path(args.out), force=args.force)
     for path in written:

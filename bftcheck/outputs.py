@@ -21,11 +21,11 @@ def check_writable(path: str | Path | None, flag: str) -> None:
     cannot be written; do nothing for None."""
     if path is None:
         return
-    if str(path).endswith(os.sep):
-        raise OutputError(f"{flag} {path}: it names a directory; give a file name")
     target = _resolved(path)
     if target.is_dir():
         raise OutputError(f"{flag} {path}: it is a directory; give a file name")
+    if str(path).endswith(os.sep):
+        raise OutputError(f"{flag} {path}: it names a directory; give a file name")
     if target.exists() and not target.is_file():
         # a device, FIFO or socket: the rename of an atomic write would replace it
         raise OutputError(f"{flag} {path}: it is not a regular file; give the path of a file")

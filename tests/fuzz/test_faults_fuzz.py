@@ -307,3 +307,13 @@ def test_benchmarks_fail_with_one_line_naming_the_real_error(tmp_path):
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "broken on purpose" in proc.stderr
     assert "JSONDecodeError" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_time_limit_before_the_budget_is_incomplete_not_a_clean_run(capsys):
+    from helpers import run_cli
+
+    code, out, _ = run_cli(capsys, "fuzz", "--preset", "n4-f1", "--db", "none", "--quiet",
+                           "--max-examples", "100000", "--max-seconds", "0.5")
+    assert code == 3
+    assert "search: INCOMPLETE (time limit of 0.5 s reached)" in out
+    assert "of the budget's 100,000 examples before the time limit" in out

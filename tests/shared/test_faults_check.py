@@ -340,3 +340,43 @@ def test_a_signal_during_start_up_is_a_stop_request():
     assert proc.returncode == EXIT_INCOMPLETE
     assert "search: INCOMPLETE (interrupted (SIGINT))" in proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+# -- more paths found by fault injection -----------------------------------------
+
+@pytest.mark.parametrize("argv,needle", [
+    (["check", "--max-memory", ""], "--max-memory ''"),
+    (["spec", "export", "--out", ""], "--out is empty"),
+    (["tlc", "--workers", "100000000000000000000"], "from 1 to 1024"),
+    (["check", "--property", "recovery"], "this configuration has no partitions"),
+], ids=["empty-memory", "empty-out", "huge-workers", "recovery-without-partitions"])
+def test_more_bad_input_is_one_line_exit_2(capsys, argv, needle):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == EXIT_USAGE and out == ""
+    assert err.count("\n") == 1 and needle in err
+
+
+def test_a_multi_line_internal_error_is_still_one_line(capsys, monkeypatch):
+    import bftcheck.checker.bfs as bfs
+
+    def broken(*a, **k):
+        raise RuntimeError("first line\nsecond line\nthird line")
+
+    monkeypatch.setattr(bfs, "check", broken)
+    code, out, err = run_cli(capsys, "check", "--quiet")
+    assert code == EXIT_INTERNAL and err.count("\n") == 1 and "first line" in err
+
+
+def test_a_tiny_address_space_is_out_of_memory_not_a_violation():
+    """Under a ulimit -v too small to load the libraries, the console script
+    says so (exit 3) instead of NumPy's OpenBLAS ending the process with 1."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (100_000 * 1024, 100_000 * 1024))
+
+    proc = subprocess.run([sys.executable, "-c", "from bftcheck.entry import run; run()",
+                           "check", "--preset", "n4-f2", "--quiet"], capture_output=True,
+                          text=True, timeout=300, preexec_fn=limit)
+    assert proc.returncode == EXIT_INCOMPLETE, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "out of memory" in proc.stderr
