@@ -23,8 +23,18 @@ KIND_NAMES: tuple[str, ...] = tuple(_rules_c.KIND_NAMES) if _rules_c is not None
 MAX_BYZANTINE = 8
 
 
+def variants() -> frozenset[str]:
+    """The variants the compiled rules implement: the names of their flags."""
+    return frozenset(k for k in _rules_c.MUTANT_FLAGS if k is not None) if _rules_c else frozenset()
+
+
 def compiled_rules(layout: Any, mutant: str | None) -> Any | None:
-    """The compiled rules for this layout, or None to use the Python rules."""
+    """The compiled rules for this layout, or None to use the Python rules.
+    A variant the compiled rules do not implement is refused (VariantUnsupported),
+    never explored as the real protocol."""
     if not COMPILED or len(layout.byzantine) > MAX_BYZANTINE:
         return None
+    from bftcheck.model.mutants import require
+
+    require("compiled", variants(), mutant)
     return _rules_c.Rules(layout, mutant)

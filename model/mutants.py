@@ -2,13 +2,17 @@
 
 A mutant is a named switch the rules consult; `catch` is the smallest
 configuration (as Config fields) on which the checker must find a violation of
-`breaks`, while the real protocol stays safe there.
+`breaks`, while the real protocol stays safe there. Every back-end declares the
+variants it implements and `require` refuses the others (see BACKENDS).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from bftcheck.config import ConfigError
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,9 @@ class Mutant:
     # A control is a variant that is *not* a bug: it must stay safe (and recover)
     # wherever the real protocol does; `breaks` names what it must keep.
     control: bool = False
+    # Back-ends (BACKENDS) that leave this variant out on purpose, with the
+    # reason; every other back-end must declare it (tests/model/test_variants.py).
+    left_out: tuple[tuple[str, str], ...] = ()
 
 
 # The n4-f1 preset: 3 correct validators and 1 Byzantine with a budget of 2,
@@ -110,3 +117,37 @@ MUTANTS: dict[str, Mutant] = {
         ),
     )
 }
+
+
+# The back-ends that run a configuration, and what each is called in messages.
+# Each declares the variants it implements (its own constant, derived from its
+# own code where it can be); building one for a variant it does not declare is
+# refused, never silently run as the real protocol.
+BACKENDS = {
+    "python": "the Python rules (model/tendermint.py)",
+    "compiled": "the compiled rules (model/_rules_c.pyx)",
+    "z3": "the Z3 rules (model/symbolic.py)",
+    "tla": "the TLA+ twin (spec/Tendermint.tla)",
+}
+FIXES = {
+    "python": "implement it there first: the Python rules are the source of truth",
+    "compiled": "implement it there, or run on the Python rules with BFTCHECK_NO_EXTENSIONS=1",
+    "z3": "implement it there, or check it with 'bftcheck check' instead",
+    "tla": "implement it there, or check it with 'bftcheck check' instead",
+}
+
+
+class VariantUnsupported(ConfigError):
+    """A back-end asked to run a variant it does not implement; one line, exit 2."""
+
+
+def require(backend: str, declared: Iterable[str], mutant: str | None) -> None:
+    """Refuse `mutant` unless `backend` declares it (None, the real protocol,
+    every back-end runs)."""
+    if mutant is None:
+        return
+    implemented = sorted(declared)
+    if mutant not in implemented:
+        raise VariantUnsupported(
+            f"{BACKENDS[backend]} do not implement variant {mutant!r} (they implement "
+            f"{', '.join(implemented) or 'none'}): {FIXES[backend]}")

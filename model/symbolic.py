@@ -97,11 +97,23 @@ class Instance:
 Draw = tuple[list[z3.BoolRef], list[tuple[int, int]]]
 
 
+# Variants decided by the Python model's own pieces that this encoding calls
+# (`model.valid`, the Network of network.py): one description serves both.
+SHARED = frozenset({"accept-invalid", "regossip-all-heights"})
+# The variants this encoding implements: at its own `mutant ==` comparisons,
+# and the shared ones; tests/model/test_variants.py checks both.
+VARIANTS = frozenset({"weak-quorum", "no-lock", "decide-on-prevotes", "unlock-on-new-round",
+                      "decide-stays-in-height", "no-block-sync", "unverified-sync"}) | SHARED
+
+
 class SymbolicRules:
     """Init, the transition relation and the safety properties of one
     configuration as Z3 formulas."""
 
     def __init__(self, model: TendermintModel) -> None:
+        from bftcheck.model.mutants import require
+
+        require("z3", VARIANTS, model.mutant)
         self.model = model
         self.lay = lay = model.lay
         self.net = model.net  # network.Network, or None without partitions

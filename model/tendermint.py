@@ -57,11 +57,21 @@ from bftcheck.model.state import (
     view,
 )
 
+# The variants (model/mutants.py) these rules implement, at the `mutant ==`
+# comparisons below and in network.py; tests/model/test_variants.py checks this
+# list against those comparisons.
+VARIANTS = frozenset({"weak-quorum", "no-lock", "decide-on-prevotes", "unlock-on-new-round",
+                      "accept-invalid", "decide-stays-in-height", "no-block-sync",
+                      "unverified-sync", "regossip-all-heights"})
+
 
 class TendermintModel:
     """The protocol model behind the `Model` interface (see interface.py)."""
 
     def __init__(self, cfg: Config) -> None:
+        from bftcheck.model.mutants import require
+
+        require("python", VARIANTS, cfg.mutant)
         self.cfg = cfg.validated()
         self.lay = lay = Layout(self.cfg)
         self.mutant = cfg.mutant

@@ -41,9 +41,22 @@ PROPERTIES: dict[str, TlaProperty] = {p.name: p for p in (
 )}
 BY_OPERATOR = {p.operator: p for p in PROPERTIES.values()}
 
+def variants() -> frozenset[str]:
+    """The variants the twin implements: the names its `Mutant` is compared with."""
+    import re
+
+    text = spec_text("Tendermint.tla")
+    return frozenset(re.findall(r'Mutant\s*/?=\s*"([a-z0-9-]+)"', text)) - {"none"}
+
+
 def supported(cfg: Config) -> Config:
-    """`cfg` validated; the twin models every configuration bftcheck does."""
-    return cfg.validated()
+    """`cfg` validated, if the twin implements its variant (VariantUnsupported
+    otherwise: TLC would check the real protocol under the variant's name)."""
+    from bftcheck.model.mutants import require
+
+    cfg = cfg.validated()
+    require("tla", variants(), cfg.mutant)
+    return cfg
 
 
 def splits(cfg: Config) -> list[tuple[int, ...]]:
