@@ -260,6 +260,7 @@ def _run(argv: list[str], own_process: bool) -> int:
     try:
         with stop.signals_stop_work(hard_exit=own_process):
             args = make_parser().parse_args(argv)
+            args.argv = argv  # as given, for commands that print a re-run line
             code = args.func(args)
             sys.stdout.flush()  # a full or closed stdout is found here, not at exit
             return code

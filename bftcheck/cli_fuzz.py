@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from typing import Any
 
@@ -90,7 +91,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     final = EXIT_USAGE if error else code  # the write's one line comes last
     verdicts = {p: ("violated" if trace is not None and p == out.violated else "unknown")
                 for p in chosen}
-    rerun = f"bftcheck fuzz {' '.join(_rerun_args(args))}"
+    rerun = f"bftcheck fuzz {shlex.join(_rerun_args(args))}"
     if args.json:
         print(json.dumps({
             "engine": "fuzz", "verdicts": verdicts, "complete": False,
@@ -158,7 +159,9 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 
 
 def _rerun_args(args: argparse.Namespace) -> list[str]:
-    argv = [a for a in sys.argv[2:]] if sys.argv[1:2] == ["fuzz"] else []
+    """The command line that re-runs this fuzzing run: the arguments it was
+    given (main() keeps them on `args`, whoever called it), with its seed."""
+    argv = list(getattr(args, "argv", [])[1:])  # without the word "fuzz"
     if "--seed" not in argv:
         argv += ["--seed", str(args.seed)]
     return argv

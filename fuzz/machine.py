@@ -31,7 +31,7 @@ from hypothesis.stateful import (
 )
 
 from bftcheck.checker.result import Path
-from bftcheck.config import Config
+from bftcheck.config import Config, ConfigError
 from bftcheck.model import TendermintModel
 from bftcheck.model.properties import mover
 from bftcheck.model.state import LOCAL_FIELDS, LOCKED_VALUE, ROUND
@@ -68,6 +68,11 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
     """
     model = TendermintModel(cfg.validated())
     lay = model.lay
+    always = [p.name for p in model.properties() if p.kind == "always"]
+    unknown = [n for n in properties or () if n not in always]
+    if unknown:  # checking nothing and reporting no violation would be a false claim
+        raise ConfigError(f"unknown or non-safety property {unknown[0]!r}: choose from "
+                          f"{', '.join(always)}")
     chosen = [p for p in model.properties() if p.kind == "always"
               and (properties is None or p.name in properties)]
     state_props = [p for p in chosen if p.scope == "state"]

@@ -147,3 +147,12 @@ def test_ten_validators_three_heights_run_to_budget():
     assert out.violated is None and out.examples >= 150
     assert seen and seen[-1]["examples"] == out.examples  # progress reported per batch
     assert out.decisions >= 7  # runs get past the first height
+
+
+def test_an_unknown_property_is_refused_not_silently_unchecked():
+    from bftcheck.config import Config, ConfigError
+    from bftcheck.fuzz.runner import fuzz
+
+    with pytest.raises(ConfigError, match="unknown or non-safety property 'agreemnt'"):
+        fuzz(Config(), max_examples=1, max_steps=4, seed=0, database=None,
+             properties=["agreemnt"])

@@ -195,7 +195,9 @@ def test_fuzz_finds_the_n4_f2_fork_and_the_trace_replays(tmp_path, capsys):
     assert code == 1
     steps = int(re.search(r"Counterexample to agreement: (\d+) steps", out).group(1))
     assert 7 <= steps <= 12  # shrunk near the shortest fork
-    assert "re-run: bftcheck fuzz" in out and "--seed 1" in out
+    # the re-run line is the command as given, whoever called main()
+    assert (f"re-run: bftcheck fuzz --preset n4-f2 --seed 1 --db none --quiet --trace-out "
+            f"{path}\n") in out
     assert "hypothesis: @reproduce_failure(" in out
     assert out.splitlines()[-1].startswith("result: violated: agreement after ")
     code, out, _ = run(capsys, "replay", str(path))
