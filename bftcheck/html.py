@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from bftcheck.model.interface import Model
+from bftcheck.checker.interface import Model
 from bftcheck.trace import INIT, Trace, describe_config, describe_local, diff, messages
 
 STYLE = """

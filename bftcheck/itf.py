@@ -11,8 +11,8 @@ import json
 from pathlib import Path as FsPath
 from typing import Any
 
+from bftcheck.checker.interface import Model
 from bftcheck.config import Config, ConfigError, Origin, read_input, shown
-from bftcheck.model.interface import Model
 from bftcheck.trace import INIT, Trace
 
 MAP_VARS = ("height", "round", "step", "lockedValue", "lockedRound", "validValue",

@@ -15,8 +15,6 @@ import re
 import resource
 from pathlib import Path
 
-from bftcheck.config import ConfigError
-
 # Leave room for the allocation that crosses the budget between two polls
 # (a fingerprint table doubles) and for the rest of the machine.
 DEFAULT_SHARE = 0.75
@@ -26,6 +24,8 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 def parse_size(text: str, flag: str = "--max-memory") -> int:
     """'800M', '2G', '1.5g', '512k' or bytes -> bytes; raise ConfigError."""
+    from bftcheck.config import ConfigError  # the user's input: the CLI's error type
+
     m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([kKmMgGtT]?)(?:i?[bB])?\s*", text)
     if not m:
         raise ConfigError(f"{flag} {text!r} is not a size: give a number with an optional "

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bftcheck.checker.interface import Model, Property
 from bftcheck.config import shown
 from bftcheck.itf import TraceError
-from bftcheck.model.interface import Model, Property
 from bftcheck.outcome import EXIT_CLAIM_REFUTED, EXIT_OK, EXIT_VIOLATION, Incomplete
 from bftcheck.trace import INIT, Step, Trace
 
@@ -178,7 +178,7 @@ def _region_successors(model: Model, p: Property, s: bytes) -> list[bytes]:
 
 def _graph_fails(model: Model, p: Property, states: list[bytes], loop: int | None,
                  source: str) -> bool:
-    """Whether the run shows a violation of graph property p (see interface.py)."""
+    """Whether the run shows a violation of graph property p (see checker/interface.py)."""
     region = _region(p)
     last = states[-1]
     if p.kind == "liveness" and loop is not None:

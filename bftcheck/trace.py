@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bftcheck.checker.interface import Model
 from bftcheck.checker.result import Path
 from bftcheck.config import Config
-from bftcheck.model.interface import Model
 
 INIT = "Init"
 LOCAL_VARS = ("height", "round", "step", "lockedValue", "lockedRound", "validValue",

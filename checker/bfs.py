@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from bftcheck import stop
 from bftcheck.checker.core import COMPILED, StateSpace
 from bftcheck.checker.graph import GraphRecorder, cannot_reach_target, fair_cycle, unfair_runs
+from bftcheck.checker.interface import Model, Property
 from bftcheck.checker.result import (
     HOLDS,
     NOT_WITNESSED,
@@ -28,7 +29,6 @@ from bftcheck.checker.result import (
     Result,
 )
 from bftcheck.memory import over_budget
-from bftcheck.model.interface import Model, Property
 
 Progress = Callable[[dict[str, float]], None]
 

@@ -1,7 +1,7 @@
 """Recovery and liveness over the explored state graph.
 
 The breadth-first search records, for properties over the graph (kinds
-"recovery" and "liveness" in model/interface.py), which states lie in the
+"recovery" and "liveness" in checker/interface.py), which states lie in the
 property's region, which are targets, and the edges between region states
 with the actor of each. This module answers two questions on that graph,
 with scipy's compiled sparse-graph routines (a networkx graph would need

@@ -1,7 +1,7 @@
 """The Tendermint protocol model: state, Algorithm 1 rules, Byzantine senders,
 properties and mutants. No I/O and no engine code live here."""
 
-from bftcheck.model.interface import Action, Model, Property
+from bftcheck.checker.interface import Action, Model, Property
 from bftcheck.model.mutants import MUTANTS, Mutant
 from bftcheck.model.tendermint import TendermintModel
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bftcheck.checker.interface import Action, Property
 from bftcheck.model.byzantine import PRECOMMIT_KIND
-from bftcheck.model.interface import Action, Property
 from bftcheck.model.state import HEIGHT, LOCAL_FIELDS, LOCKED_VALUE, NIL, ROUND, Layout
 
 if TYPE_CHECKING:

@@ -30,13 +30,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from bftcheck.checker.interface import Action, Property
 from bftcheck.config import Config
 from bftcheck.model import blocksync
 from bftcheck.model import properties as props
 from bftcheck.model.blocksync import CommitCertificate
 from bftcheck.model.byzantine import PRECOMMIT_KIND, PREVOTE_KIND, Draw, Tally, apply_draw
 from bftcheck.model.compiled import KIND_NAMES, compiled_rules
-from bftcheck.model.interface import Action, Property
 from bftcheck.model.network import Network
 from bftcheck.model.state import (
     HEIGHT,
@@ -66,7 +66,7 @@ VARIANTS = frozenset({"weak-quorum", "no-lock", "decide-on-prevotes", "unlock-on
 
 
 class TendermintModel:
-    """The protocol model behind the `Model` interface (see interface.py)."""
+    """The protocol model behind the `Model` interface (see checker/interface.py)."""
 
     def __init__(self, cfg: Config) -> None:
         from bftcheck.model.mutants import require

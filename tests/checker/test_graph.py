@@ -13,7 +13,7 @@ from bftcheck.checker.graph import (
     fair_cycle,
     unfair_runs,
 )
-from bftcheck.model.interface import Action, Property
+from bftcheck.checker.interface import Action, Property
 
 
 def graph(n: int, edges: list[tuple[int, int, int]], targets: set[int],

@@ -10,8 +10,8 @@ import re
 
 import pytest
 
+from bftcheck.checker.interface import Action, Property
 from bftcheck.cli import main
-from bftcheck.model.interface import Action, Property
 from bftcheck.replay import replay
 from helpers import run_cli
 

@@ -1,4 +1,4 @@
-"""The seam between a protocol model and the engines (DESIGN.md, "The model interface").
+"""The seam between a protocol model and the engines (README, "The model interface").
 
 Engines see a model only through `Model`: initial states, successors labelled
 with actions, named properties, and the encode/decode pair. States are the
