@@ -22,7 +22,7 @@ def _fraction(text: str) -> tuple[int, int]:
 
 
 def cmd_prove(args: argparse.Namespace) -> int:
-    from bftcheck.checker import quorum as q
+    from bftcheck.model import quorum as q
 
     if args.mutant not in (None, "weak-quorum"):
         raise ConfigError(f"--mutant {args.mutant!r}: only weak-quorum changes the quorum "

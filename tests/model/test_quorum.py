@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bftcheck.checker.quorum import TENDERMINT, WEAK, prove_concrete, prove_parametric
+from bftcheck.model.quorum import TENDERMINT, WEAK, prove_concrete, prove_parametric
 
 
 def brute_force(powers, faulty, threshold):
@@ -66,7 +66,7 @@ def test_z3_agrees_with_brute_force(powers, faulty, threshold):
 def test_an_unknown_answer_is_neither_proof_nor_refutation(monkeypatch):
     import z3
 
-    from bftcheck.checker import quorum as q
+    from bftcheck.model import quorum as q
 
     monkeypatch.setattr(z3.Solver, "check", lambda self, *a: z3.unknown)
     monkeypatch.setattr(z3.Solver, "reason_unknown", lambda self: "canceled")
