@@ -67,3 +67,25 @@ def assert_usage_error(capsys: Any, argv: list[str], needle: str) -> None:
     assert out == ""
     assert err.count("\n") == 1 and err.startswith("bftcheck: error: ")
     assert needle in err
+
+
+def seconds_to_exit(proc: Any, sig: int, send: Any = None) -> float:
+    """Send `sig` to a running subprocess (through `send`, default its
+    send_signal) and wait for it to end; the seconds that took. A process
+    still running 30 s after the signal fails the test."""
+    import signal
+    import subprocess
+    import time
+
+    import pytest
+
+    begin = time.monotonic()
+    (send or proc.send_signal)(sig)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("still running 30 s after the signal")
+    seconds = time.monotonic() - begin
+    print(f"{signal.Signals(sig).name}: exit {proc.returncode} {seconds:.2f} s after it")
+    return seconds

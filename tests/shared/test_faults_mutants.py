@@ -20,6 +20,7 @@ import pytest
 from bftcheck import matrix, stop
 from bftcheck.config import Config
 from bftcheck.model.mutants import MUTANTS
+from helpers import seconds_to_exit
 
 LATENCY = 3.0  # seconds from the signal to the exit, on a noisy 2-core machine
 
@@ -52,16 +53,7 @@ def wait_for(proc: subprocess.Popen, lines: list[str], needle: str, timeout: flo
 
 
 def interrupt(proc: subprocess.Popen, sig: int) -> float:
-    begin = time.monotonic()
-    proc.send_signal(sig)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        pytest.fail("still running 30 s after the signal")
-    seconds = time.monotonic() - begin
-    print(f"{signal.Signals(sig).name}: exit {proc.returncode} {seconds:.2f} s after it")
-    return seconds
+    return seconds_to_exit(proc, sig)
 
 
 @pytest.fixture

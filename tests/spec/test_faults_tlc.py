@@ -24,6 +24,7 @@ from bftcheck.cli import main
 from bftcheck.outcome import OutputError
 from bftcheck.presets import preset
 from bftcheck.spec import tlc
+from helpers import seconds_to_exit
 
 LATENCY = 3.0  # seconds from the signal to the exit, on a noisy 2-core machine
 # one long TLC run (~70 s): agreement only on n4-f1 (400,526 states)
@@ -68,19 +69,12 @@ class Running:
     def signal(self, sig: int, group: bool = False) -> float:
         """Send `sig` (to the process group: a terminal's Ctrl-C); wait for the
         exit; the seconds it took."""
-        start = time.monotonic()
-        if group:
-            os.killpg(self.proc.pid, sig)
-        else:
-            self.proc.send_signal(sig)
+        send = (lambda sig: os.killpg(self.proc.pid, sig)) if group else None
         try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            pytest.fail("still running 30 s after the signal")
-        seconds = time.monotonic() - start
-        print(f"{signal.Signals(sig).name}: exit {self.proc.returncode} {seconds:.2f} s after it")
-        return seconds
+            return seconds_to_exit(self.proc, sig, send)
+        finally:
+            if self.proc.poll() is None:
+                self.kill()
 
     def finish(self) -> tuple[int, str, str]:
         assert self.proc.stdout is not None
