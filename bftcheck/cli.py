@@ -158,6 +158,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 def make_parser() -> Parser:
     parser = Parser(prog="bftcheck", description="Check the safety of Tendermint-style BFT "
                     "consensus: model checking, traces, replay.")
+    # main() takes --debug from anywhere on the line before parsing; listed for --help
+    parser.add_argument("--debug", action="store_true",
+                        help="on an internal error, print the traceback instead of a file name")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     c = sub.add_parser("check", help="explore every reachable state and check properties")
     _config_options(c)
