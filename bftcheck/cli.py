@@ -47,15 +47,13 @@ from bftcheck.cli_common import (
 )
 from bftcheck.memory import DEFAULT_SHARE
 
-# Properties a configuration has only when it has partitions (model/properties.py).
-_PARTITION_ONLY = ("recovery", "fair-recovery")
-
 
 def cmd_check(args: argparse.Namespace) -> int:
     from bftcheck import itf
     from bftcheck.checker.bfs import DECIDED, Limits, check
     from bftcheck.memory import default_budget, parse_size
     from bftcheck.model import TendermintModel
+    from bftcheck.model.properties import PARTITION_ONLY
     from bftcheck.trace import describe_config, from_path
 
     cfg = build_config(args)
@@ -65,7 +63,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     catalogue = {p.name: p for p in model.properties()}
     if args.property:
         unknown = [n for n in args.property if n not in catalogue]
-        if unknown and unknown[0] in _PARTITION_ONLY:
+        if unknown and unknown[0] in PARTITION_ONLY:
             raise ConfigError(f"property {unknown[0]!r} is about recovery after a partition "
                               f"heals, and this configuration has no partitions: add "
                               f"--partitions PATTERN (see 'bftcheck list partitions')")

@@ -4,6 +4,7 @@ a Config is built from them, numeric flag types, output files, traces."""
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -196,35 +197,30 @@ def _print_trace(args: argparse.Namespace, model: Any, trace: Any,
 
 
 
-def positive_number(text: str) -> float:
-    """argparse type: a finite number > 0 (NaN and infinity are not limits)."""
-    import math
+def _number_type(convert: Callable[[str], Any], accepts: Callable[[Any], bool], noun: str,
+                 bound: str) -> Callable[[str], Any]:
+    """An argparse type: `convert(text)`, refused unless `accepts` it; the
+    messages say "'x': not a {noun}; pass one {bound}" / "pass a {noun} {bound}"."""
 
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: not a number; pass a finite number > 0"
-                                         ) from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: pass a finite number > 0")
-    return value
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: not a {noun}; pass one {bound}"
+                                             ) from None
+        if not accepts(value):
+            raise argparse.ArgumentTypeError(f"{text!r}: pass a {noun} {bound}")
+        return value
+
+    return parse
 
 
 def _whole_at_least(minimum: int, bound: str) -> Callable[[str], int]:
-    """An argparse type: a whole number >= `minimum` (`bound` says it in words)."""
-
-    def whole(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r}: not a whole number; pass one {bound}"
-                                             ) from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{text!r}: pass a whole number {bound}")
-        return value
-
-    return whole
+    return _number_type(int, lambda v: v >= minimum, "whole number", bound)
 
 
+# NaN and infinity are not limits
+positive_number = _number_type(float, lambda v: math.isfinite(v) and v > 0, "finite number",
+                               "> 0")
 positive_int = _whole_at_least(1, "> 0")
 seed_int = _whole_at_least(0, ">= 0")  # a random seed

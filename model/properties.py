@@ -216,13 +216,17 @@ def mover(lay: Layout, before: bytes, after: bytes) -> int:
     return -1
 
 
+# The properties only a partitioned configuration has (recovery_properties).
+PARTITION_ONLY = ("recovery", "fair-recovery")
+
+
 def recovery_properties(model: TendermintModel) -> list[Property]:
     lay = model.lay
     fast = model.fast
     target = fast.recovered if fast is not None else (lambda s: recovered(model, s))
     return [
         Property(
-            "recovery",
+            PARTITION_ONLY[0],
             "recovery",
             "state",
             target,
@@ -232,7 +236,7 @@ def recovery_properties(model: TendermintModel) -> list[Property]:
             actor=lambda before, after: mover(lay, before, after),
         ),
         Property(
-            "fair-recovery",
+            PARTITION_ONLY[1],
             "liveness",
             "state",
             target,

@@ -65,6 +65,17 @@ def signal_and_wait(proc: subprocess.Popen, sig: int) -> tuple[int, str, str, fl
     return proc.returncode, out, err, time.monotonic() - sent
 
 
+def interrupt_after(argv: list[str], line: str, delay: float,
+                    sig: int) -> tuple[int, str, str, float]:
+    """Start the command, wait for `line` on stdout, `delay` s more, then `sig`:
+    (exit code, all of stdout, stderr, seconds from the signal to the exit)."""
+    proc = start(argv)
+    head = wait_for_line(proc, line)
+    time.sleep(delay)
+    code, out, err, took = signal_and_wait(proc, sig)
+    return code, head + out, err, took
+
+
 def _name(sig: int) -> str:
     return signal.Signals(sig).name
 
@@ -78,11 +89,7 @@ SIGNALS = [signal.SIGINT, signal.SIGTERM]
 def test_bmc_interrupted_during_the_forks_depth_never_claims_no_violation(sig, delay):
     """The issue's false 'no violation within 7 steps (exit 0)': a signal
     during depth 7 of the configuration whose fork is 7 steps long."""
-    proc = start(FORK)
-    head = wait_for_line(proc, "depth   6:")
-    time.sleep(delay)
-    code, out, err, took = signal_and_wait(proc, sig)
-    out = head + out
+    code, out, err, took = interrupt_after(FORK, "depth   6:", delay, sig)
     last = out.rstrip().splitlines()[-1]
     assert "Traceback" not in err and err == ""
     assert "no violation within 7 steps" not in out
@@ -168,11 +175,7 @@ def test_bmc_second_signal_stops_at_once():
 def test_induct_no_lock_interrupted_is_never_proved(sig, delay):
     """no-lock must fail at consecution: an interrupt gives that failure (if
     Z3 had found the step) or unknown, never 'proved', never a nameless one."""
-    proc = start(NO_LOCK)
-    head = wait_for_line(proc, "invariant:")
-    time.sleep(delay)
-    code, out, err, took = signal_and_wait(proc, sig)
-    out = head + out
+    code, out, err, took = interrupt_after(NO_LOCK, "invariant:", delay, sig)
     last = out.rstrip().splitlines()[-1]
     assert err == "" and took < LATENCY
     assert "result: proved" not in out
