@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
+import traceback  # here, not when a crash is reported: that may be out of memory
 from typing import Any
 
 from bftcheck.config import Config, ConfigError
@@ -54,7 +56,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from bftcheck.memory import default_budget, parse_size
     from bftcheck.model import TendermintModel
     from bftcheck.model.properties import PARTITION_ONLY
-    from bftcheck.trace import describe_config, from_path
+    from bftcheck.model.story import describe_config
+    from bftcheck.trace import from_path
 
     cfg = build_config(args)
     check_outputs(args)
@@ -254,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(argv: list[str], own_process: bool) -> int:
     from bftcheck import stop
-    from bftcheck.itf import TraceError
+    from bftcheck.inputs import InputError
 
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
@@ -265,7 +268,7 @@ def _run(argv: list[str], own_process: bool) -> int:
             code = args.func(args)
             sys.stdout.flush()  # a full or closed stdout is found here, not at exit
             return code
-    except (UsageError, ConfigError, TraceError, OutputError) as exc:
+    except (UsageError, InputError, OutputError) as exc:  # config, trace, --model
         print(f"bftcheck: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (KeyboardInterrupt, stop.Abort) as exc:
@@ -328,9 +331,6 @@ def _stdout_broken() -> bool:
 
 def _internal_error(exc: Exception, debug: bool) -> int:
     """One line naming the error and where its traceback was written."""
-    import tempfile
-    import traceback
-
     try:
         details = "".join(traceback.format_exception(exc))
         if debug:

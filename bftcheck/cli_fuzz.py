@@ -51,7 +51,8 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     from bftcheck import itf
     from bftcheck.fuzz.runner import database_path, default_max_steps, fuzz
     from bftcheck.model import TendermintModel
-    from bftcheck.trace import describe_config, from_path
+    from bftcheck.model.story import describe_config
+    from bftcheck.trace import from_path
 
     cfg = build_config(args)
     check_outputs(args)

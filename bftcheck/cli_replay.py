@@ -12,13 +12,12 @@ from bftcheck.outcome import EXIT_USAGE, OutputError
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from bftcheck.itf import read_itf
-    from bftcheck.model import TendermintModel
     from bftcheck.replay import replay
     from bftcheck.trace import render
 
     check_outputs(args)
-    cfg, meta, steps = read_itf(args.file)
-    model = TendermintModel(cfg)
+    loaded = read_itf(args.file)
+    model, cfg, meta, steps = loaded.model, loaded.config, loaded.meta, loaded.steps
     prop = meta.get("property")
     kind = meta.get("kind", "violation")
     report = replay(model, cfg, steps, prop, source=args.file, loop=meta.get("loop"),

@@ -70,8 +70,8 @@ def _verdict_text(result: Any, name: str) -> str:
 def cmd_tlc(args: argparse.Namespace) -> int:
     from bftcheck import itf
     from bftcheck.checker.result import NOT_WITNESSED, UNKNOWN, VIOLATED
+    from bftcheck.model.story import describe_config
     from bftcheck.spec import mc, tlc
-    from bftcheck.trace import describe_config
 
     cfg, tools, model = _tlc_setup(args)
     chosen = list(dict.fromkeys(args.property or mc.PROPERTIES))
@@ -138,8 +138,8 @@ def cmd_tlc(args: argparse.Namespace) -> int:
 @_tlc_command
 def cmd_crossval(args: argparse.Namespace) -> int:
     from bftcheck.checker.bfs import check
+    from bftcheck.model.story import describe_config
     from bftcheck.spec import crossval
-    from bftcheck.trace import describe_config
 
     cfg, tools, model = _tlc_setup(args)
     progress = _tlc_progress(args)

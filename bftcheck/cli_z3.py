@@ -69,7 +69,8 @@ def _safety_properties(model: Any, sym: Any, asked: list[str] | None, command: s
 def cmd_bmc(args: argparse.Namespace) -> int:
     from bftcheck import itf
     from bftcheck.checker.smt import bmc
-    from bftcheck.trace import describe_config, from_states
+    from bftcheck.model.story import describe_config
+    from bftcheck.trace import from_states
 
     cfg = build_config(args)
     if args.depth < 0:
@@ -203,7 +204,8 @@ def _obligation(result: Any, name: str, decided: bool | None) -> str:
 def cmd_induct(args: argparse.Namespace) -> int:
     from bftcheck.checker.smt import induct
     from bftcheck.model.inductive import INVARIANT_NAME
-    from bftcheck.trace import Step, Trace, describe_config, from_states, render
+    from bftcheck.model.story import describe_config
+    from bftcheck.trace import Step, Trace, from_states, render
 
     cfg = build_config(args)
     check_outputs(args)

@@ -12,6 +12,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bftcheck.inputs import InputError, read_input, shown
+
+__all__ = ["Config", "ConfigError", "Origin", "read_input", "shown"]
+
 # Bounds that keep the compact byte encoding valid (every field fits in a byte,
 # every Byzantine vote mask in a byte).
 MAX_VALIDATORS = 32
@@ -21,19 +25,8 @@ MAX_VALUES = 5
 MAX_POWER = 1_000_000
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """Bad user input; the message is one line: what is wrong and how to fix it."""
-
-
-def shown(value: Any, limit: int = 40) -> str:
-    """A user's value for a one-line message: repr, long ones cut short (a
-    400-digit number is not echoed back)."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
-        return f"a {len(str(abs(value))) if value.bit_length() < 14_000 else 'huge'}-digit number"
-    if isinstance(value, dict):
-        return "a mapping"
-    text = str(value) if not isinstance(value, (str, list, tuple)) else repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # Config field -> the command-line flag's metavar (`--byz-budget M`).
@@ -434,41 +427,7 @@ def _whole(value: Any, key: str, source: str) -> int:
     return value
 
 
-# No configuration or trace bftcheck writes comes near this; a larger input is
-# refused before it is read (a /dev/zero would otherwise fill the memory).
-MAX_INPUT_BYTES = 256 * 2**20
 MAX_CONFIG_BYTES = 2**20  # a configuration is a few lines
-
-
-def read_input(path: str | Path, what: str, error: type[ValueError] = ConfigError,
-               limit: int = MAX_INPUT_BYTES) -> str:
-    """A user's input file as text, or `error` with a one-line reason. Only
-    regular files: a FIFO would block before any signal could stop it, and a
-    device like /dev/zero never ends."""
-    p = Path(path)
-    try:
-        if p.exists() and not p.is_dir() and not p.is_file():
-            raise error(f"cannot read {what} {p}: it is not a regular file (a device, pipe or "
-                        f"socket): give the path of a file")
-        with p.open("rb") as f:
-            data = f.read(limit + 1)
-        if len(data) > limit:
-            raise error(f"{what} {p} is larger than {limit // 2**10:,} KiB: give a {what} "
-                        f"that bftcheck can read (one it wrote, or a short TOML table)")
-        return data.decode("utf-8")
-    except FileNotFoundError:
-        raise error(f"{what} {p} does not exist: check the path") from None
-    except IsADirectoryError:
-        raise error(f"cannot read {what} {p}: it is a directory: give the path of a file") \
-            from None
-    except UnicodeDecodeError as exc:
-        raise error(f"cannot read {what} {p}: it is not UTF-8 text (byte "
-                    f"0x{exc.object[exc.start]:02x} at offset {exc.start}): give a text "
-                    f"file") from None
-    except OSError as exc:
-        why = (exc.strerror or "unreadable").lower()
-        raise error(f"cannot read {what} {p}: {why}: check the path and its permissions") \
-            from None
 
 
 def load_toml(path: str | Path) -> Config:
@@ -480,7 +439,7 @@ def read_toml(path: str | Path) -> tuple[Config, Origin]:
     """A flat TOML file (see README) as a Config (not yet validated) and the
     Origin that names its keys in messages."""
     p = Path(path)
-    text = read_input(p, "config file", limit=MAX_CONFIG_BYTES)
+    text = read_input(p, "config file", ConfigError, limit=MAX_CONFIG_BYTES)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

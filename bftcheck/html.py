@@ -6,8 +6,8 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from bftcheck.checker.interface import Model
-from bftcheck.trace import INIT, Trace, describe_config, describe_local, diff, messages
+from bftcheck.checker.interface import Model, vocabulary
+from bftcheck.trace import Trace, story, title
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; max-width: 70em; }
@@ -21,23 +21,16 @@ li.msg { color: #035; } li.byz { color: #a40; } tr.last { background: #fff3f3; }
 
 
 def render_html(model: Model, trace: Trace) -> str:
-    what = {"violation": "Counterexample to", "witness": "Witness of"}[trace.kind]
-    title = f"{what} {trace.prop}" if trace.prop else "Trace"
-    views = [model.decode(st.state) for st in trace.steps]
-    rows = []
-    first = views[0]
-    init = [describe_local(first, p) for p in first["height"]]
-    init_items = [f"{p}: {d}" for p, d in zip(first["height"], init, strict=True)]
-    init_items += [f"+ {m}" for m in messages(first)]
-    rows.append(_row(0, INIT, init_items, last=len(views) == 1))
-    for i in range(1, len(views)):
-        rows.append(_row(i, trace.steps[i].action, diff(views[i - 1], views[i]),
-                         last=i == len(views) - 1))
+    heading = title(trace)
+    steps = story(model, trace)
+    rows = [_row(i, action, changes, last=i == len(steps) - 1)
+            for i, (action, changes) in enumerate(steps)]
+    config = vocabulary(model).describe_config(trace.config)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>\n"
-        f"<h1>{escape(title)}: {len(trace)} steps</h1>\n"
-        f"<p class=\"config\">{escape(describe_config(trace.config))}</p>\n"
+        f"<title>{escape(heading)}</title><style>{STYLE}</style></head><body>\n"
+        f"<h1>{escape(heading)}: {len(trace)} steps</h1>\n"
+        f"<p class=\"config\">{escape(config)}</p>\n"
         "<table><tr><th>#</th><th>action</th><th>what changed</th></tr>\n"
         + "\n".join(rows) + "\n</table></body></html>\n"
     )

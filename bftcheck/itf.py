@@ -1,54 +1,50 @@
 """Traces as ITF JSON, the Informal Trace Format of Apalache and Quint.
 
-Validator-indexed variables are ITF maps, message pools ITF sets of records,
-ledgers sequences (JSON arrays). `#meta` carries the bftcheck configuration,
-so `bftcheck replay` needs nothing but the file.
+How a model's variables look in ITF is the model's vocabulary
+(checker/interface.py); this module knows no protocol. `#meta` carries the
+model's configuration and, for a model other than Tendermint, the reference
+of the plug-in that builds it, so `bftcheck replay` needs nothing but the file.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
-from bftcheck.checker.interface import Model
-from bftcheck.config import Config, ConfigError, Origin, read_input, shown
+from bftcheck.checker.interface import Model, vocabulary
+from bftcheck.inputs import InputError, read_input, shown
 from bftcheck.trace import INIT, Trace
 
-MAP_VARS = ("height", "round", "step", "lockedValue", "lockedRound", "validValue",
-            "validRound", "decision")
-SET_VARS = ("proposals", "prevotes", "precommits")
-VARS = MAP_VARS + SET_VARS + ("byzantineUsed",)
 
-
-class TraceError(ValueError):
+class TraceError(InputError):
     """A trace file that cannot be read or does not fit the model; one line."""
 
 
 def to_itf(model: Model, trace: Trace) -> dict[str, Any]:
+    words = vocabulary(model)
     states = []
     for i, step in enumerate(trace.steps):
-        v = model.decode(step.state)
         st: dict[str, Any] = {"#meta": {"index": i, "action": step.action}}
-        for var in MAP_VARS:
-            st[var] = {"#map": [[p, x] for p, x in v[var].items()]}
-        for var in SET_VARS:
-            st[var] = {"#set": v[var]}
-        st["byzantineUsed"] = v["byzantineUsed"]
-        if "network" in v:
-            st["network"] = v["network"]
+        st.update(words.to_itf(model.decode(step.state)))
         states.append(st)
+    meta: dict[str, Any] = {
+        "format": "ITF",
+        "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
+        "source": "bftcheck",
+        "description": (f"{trace.kind} of {trace.prop}" if trace.prop else "trace"),
+        "property": trace.prop,
+        "kind": trace.kind,
+        "config": trace.config.to_dict(),
+    }
+    reference = getattr(model, "reference", None)
+    if reference is not None:
+        meta["model"] = reference
+    names = words.itf_vars(trace.config)
     out = {
-        "#meta": {
-            "format": "ITF",
-            "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
-            "source": "bftcheck",
-            "description": (f"{trace.kind} of {trace.prop}" if trace.prop else "trace"),
-            "property": trace.prop,
-            "kind": trace.kind,
-            "config": trace.config.to_dict(),
-        },
-        "vars": list(VARS) + (["network"] if trace.config.partitioned else []),
+        "#meta": meta,
+        "vars": names if names is not None else [v for v in states[0] if v != "#meta"],
         "states": states,
     }
     if trace.loop is not None:
@@ -137,11 +133,22 @@ def _load_json(p: FsPath, text: str) -> Any:
                          f"trace") from None
 
 
-def read_itf(path: str | FsPath) -> tuple[Config, dict[str, Any], list[tuple[str, dict]]]:
-    """Read an ITF file: its config, its #meta (with the top-level "loop", if
-    any, as meta["loop"]), and (action, view) per state. Every state is checked
-    against the configuration (`check_view`), so what reaches the model is
-    well formed; any problem is a TraceError in the model's words."""
+@dataclass
+class ItfTrace:
+    """A trace file as read: the model it is a run of (built from its #meta),
+    that model's configuration, the #meta (with the top-level "loop", if any,
+    as meta["loop"]), and (action, view) per state."""
+
+    model: Model
+    config: Any
+    meta: dict[str, Any]
+    steps: list[tuple[str, dict[str, Any]]]
+
+
+def read_itf(path: str | FsPath) -> ItfTrace:
+    """Read an ITF file and build its model. Every state is checked against
+    the configuration (the vocabulary's `from_itf`), so what reaches the model
+    is well formed; any problem is a TraceError in the model's words."""
     p = FsPath(path)
     text = read_input(p, "trace file", TraceError)
     data = _load_json(p, text)
@@ -150,15 +157,7 @@ def read_itf(path: str | FsPath) -> tuple[Config, dict[str, Any], list[tuple[str
     if "#meta" in data and not isinstance(data["#meta"], dict):
         raise TraceError(f"{p}: '#meta' must be an object, not {shown(data['#meta'])}")
     meta = data.get("#meta", {})
-    if not isinstance(meta.get("config"), dict):
-        raise TraceError(f"{p} has no bftcheck configuration in '#meta'.'config': "
-                         f"write it with 'bftcheck check --trace-out'")
-    source = f"{p} ('#meta'.'config')"
-    try:
-        conf = _plain(meta["config"], source)
-        cfg = Config.from_dict(conf, source=source).validated(Origin.of_keys(source, conf))
-    except ConfigError as exc:
-        raise TraceError(str(exc)) from None
+    model, cfg = _model_of(p, meta)
     if not data["states"]:
         raise TraceError(f"{p} has no states: the trace is empty")
     loop = data.get("loop")
@@ -167,7 +166,12 @@ def read_itf(path: str | FsPath) -> tuple[Config, dict[str, Any], list[tuple[str
         raise TraceError(f"{p}: 'loop' is {shown(loop)}, not the index of a state before the "
                          f"last (a lasso returns to an earlier state)")
     meta = {**meta, "loop": loop}
-    wanted = VARS + (("network",) if cfg.partitioned else ())
+    words = vocabulary(model)
+    wanted = words.itf_vars(cfg)
+    if wanted is None:
+        wanted = data.get("vars")
+        if not (isinstance(wanted, list) and all(isinstance(v, str) for v in wanted)):
+            raise TraceError(f"{p} has no 'vars' list naming the variables of its states")
     steps = []
     for i, st in enumerate(data["states"]):
         if not isinstance(st, dict):
@@ -179,115 +183,30 @@ def read_itf(path: str | FsPath) -> tuple[Config, dict[str, Any], list[tuple[str
         m = st.get("#meta") if isinstance(st.get("#meta"), dict) else {}
         action = m.get("action", INIT if i == 0 else "?")
         view = {v: _plain(st[v], f"{p}: state {i}, variable '{v}'") for v in wanted}
-        check_view(cfg, view, f"{p}: state {i}")
+        try:
+            view = words.from_itf(view, cfg, f"{p}: state {i}")
+        except ValueError as exc:
+            raise TraceError(str(exc)) from None
         steps.append((action if isinstance(action, str) else shown(action), view))
-    return cfg, meta, steps
+    return ItfTrace(model, cfg, meta, steps)
 
 
-STEP_NAMES = ("propose", "prevote", "precommit")
+def _model_of(p: FsPath, meta: dict[str, Any]) -> tuple[Model, Any]:
+    """The model a trace's #meta names (Tendermint unless 'model' says
+    otherwise), built for its 'config'."""
+    from bftcheck import plugins
 
-
-def check_view(cfg: Config, v: dict[str, Any], where: str) -> None:
-    """TraceError unless `v` is well formed for `cfg`: every variable present
-    with the right shape, validator names and values of this configuration,
-    numbers in range. (Whether the state is reachable is replay's question.)"""
-    from bftcheck.config import validator_index
-
-    H, R, V = cfg.heights, cfg.rounds, cfg.values
-    correct = [f"p{i + 1}" for i in range(cfg.n - cfg.byzantine)]
-    values = ["nil", *(f"v{k}" for k in range(V)), "x"]
-
-    def fail(var: str, what: str, fix: str = "") -> None:
-        raise TraceError(f"{where}, variable '{var}': {what}"
-                         + (f": {fix}" if fix else ": it does not fit the configuration in "
-                                                    "#meta"))
-
-    def number(var: str, who: str, x: Any, lo: int, hi: int) -> None:
-        if isinstance(x, bool) or not isinstance(x, int):
-            fail(var, f"{who} is {shown(x)}, not a whole number")
-        if not lo <= x <= hi:
-            fail(var, f"{who} is {shown(x)}, outside {lo}..{hi} for this configuration")
-
-    def value(var: str, who: str, x: Any, allowed: list[str] = values) -> None:
-        if x not in allowed:
-            fail(var, f"{who} is {shown(x)}, not one of {', '.join(allowed)}")
-
-    def validator(var: str, who: str, x: Any) -> int:
-        i = validator_index(x)
-        if i is None or i >= cfg.n:
-            fail(var, f"{who} is {shown(x)}, not a validator of this configuration "
-                      f"(p1..p{cfg.n})")
-        return i
-
-    for var in MAP_VARS:
-        m = v[var]
-        if not isinstance(m, dict):
-            fail(var, f"it is {shown(m)}, not a map from validator to value")
-        for key in m:
-            if key not in correct:
-                fail(var, f"it has an entry for {shown(key)}, which is not a correct validator "
-                          f"of this configuration ({', '.join(correct)})")
-        for p in correct:
-            if p not in m:
-                fail(var, f"it has no entry for {p}")
-            x = m[p]
-            if var == "height":
-                number(var, p, x, 0, H)
-            elif var == "round":
-                number(var, p, x, 0, R - 1)
-            elif var == "step":
-                value(var, p, x, list(STEP_NAMES))
-            elif var in ("lockedRound", "validRound"):
-                number(var, p, x, -1, R - 1)
-            elif var in ("lockedValue", "validValue"):
-                value(var, p, x)
-            else:  # decision: the ledger, one entry per height
-                if not isinstance(x, list) or len(x) != H:
-                    fail(var, f"{p}'s ledger is {shown(x)}, not a list of {H} entries")
-                for h, d in enumerate(x):
-                    value(var, f"{p}'s entry for height {h}", d)
-    for var in SET_VARS:
-        msgs = v[var]
-        if not isinstance(msgs, list):
-            fail(var, f"it is {shown(msgs)}, not a set of messages")
-        for k, msg in enumerate(msgs):
-            who = f"message {k + 1}"
-            keys = ("height", "round", "src", "value") + (
-                ("validRound",) if var == "proposals" else ())
-            if not isinstance(msg, dict):
-                fail(var, f"{who} is {shown(msg)}, not a record")
-            for key in keys:
-                if key not in msg:
-                    fail(var, f"{who} has no '{key}'")
-            number(var, f"{who}'s height", msg["height"], 0, H - 1)
-            number(var, f"{who}'s round", msg["round"], 0, R - 1)
-            src = validator(var, f"{who}'s src", msg["src"])
-            h, r = msg["height"], msg["round"]
-            if var == "proposals":
-                if src != (h + r) % cfg.n:
-                    fail(var, f"{who} is from {msg['src']}, who is not the proposer of "
-                              f"height {h} round {r} (p{(h + r) % cfg.n + 1} is)")
-                value(var, f"{who}'s value", msg["value"], values[1:])
-                number(var, f"{who}'s validRound", msg["validRound"], -1, r - 1)
-            else:
-                value(var, f"{who}'s value", msg["value"])
-            if cfg.partitioned and src < len(correct):
-                seen = msg.get("seenBy")
-                if not isinstance(seen, list):
-                    fail(var, f"{who} has no 'seenBy' list of the validators it reached")
-                for name in seen:
-                    validator(var, f"a validator in {who}'s seenBy", name)
-    number("byzantineUsed", "it", v["byzantineUsed"], 0, 255)
-    if cfg.partitioned:
-        net = v["network"]
-        if not isinstance(net, dict) or not isinstance(net.get("split"), list):
-            fail("network", f"it is {shown(net)}, not a record with 'split' and 'events'")
-        for comp in net["split"]:
-            if not isinstance(comp, list):
-                fail("network", f"a component of the split is {shown(comp)}, not a list of "
-                                f"validators")
-            for name in comp:
-                validator("network", "a member of the split", name)
-        if "events" not in net:
-            fail("network", "it has no 'events'")
-        number("network", "'events'", net["events"], 0, cfg.max_partitions)
+    if not isinstance(meta.get("config"), dict):
+        raise TraceError(f"{p} has no bftcheck configuration in '#meta'.'config': "
+                         f"write it with 'bftcheck check --trace-out'")
+    reference = meta.get("model", plugins.TENDERMINT)
+    if not isinstance(reference, str):
+        raise TraceError(f"{p}: '#meta'.'model' is {shown(reference)}, not a "
+                         f"MODULE:ATTRIBUTE reference")
+    source = f"{p} ('#meta'.'config')"
+    try:
+        plugin = plugins.load(reference)
+        cfg = plugins.configure(plugin, _plain(meta["config"], source), source)
+    except InputError as exc:
+        raise TraceError(str(exc)) from None
+    return plugins.build(plugin, reference, cfg), cfg

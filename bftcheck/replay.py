@@ -4,13 +4,12 @@ property is evaluated along the run and the first failing step is shown."""
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bftcheck.checker.graph import SearchTooLarge, fair_lasso, reaches
 from bftcheck.checker.interface import Model, Property
-from bftcheck.config import shown
+from bftcheck.inputs import shown
 from bftcheck.itf import TraceError
 from bftcheck.outcome import EXIT_CLAIM_REFUTED, EXIT_OK, EXIT_VIOLATION, Incomplete
 from bftcheck.trace import INIT, Step, Trace
@@ -97,7 +96,7 @@ def replay(model: Model, trace_cfg: Any, steps: list[tuple[str, dict[str, Any]]]
         try:
             s = model.encode(v)
         except (KeyError, ValueError, TypeError, IndexError) as exc:
-            # check_view (itf.py) refuses what it can name; this is what only the
+            # the vocabulary's from_itf refuses what it can name; this is what only the
             # encoding sees (e.g. a split that is not configured)
             raise TraceError(
                 f"{source}: state {i} does not fit the configuration in the trace's #meta "
@@ -167,52 +166,28 @@ def _canonical(x: Any) -> Any:
     return x
 
 
-def _region(p: Property) -> Callable[[bytes], bool]:
-    return p.region or (lambda _: True)
-
-
-def _region_successors(model: Model, p: Property, s: bytes) -> list[bytes]:
-    region = _region(p)
-    return [t for _, t in model.next_states(s) if region(t)]
-
-
 def _graph_fails(model: Model, p: Property, states: list[bytes], loop: int | None,
                  source: str) -> bool:
     """Whether the run shows a violation of graph property p (see checker/interface.py)."""
-    region = _region(p)
+    region = p.region or (lambda _: True)
+
+    def successors(s: bytes) -> list[bytes]:
+        return [t for _, t in model.next_states(s) if region(t)]
+
     last = states[-1]
     if p.kind == "liveness" and loop is not None:
-        if states[loop] != last:
-            raise TraceError(f"{source}: the lasso does not close: state {loop} differs from "
-                             f"the last state")
         cycle = states[loop:]
         if len(cycle) < 2 or not all(region(s) for s in cycle) or any(p.check(s) for s in cycle):
             return False
-        actor = p.actor or (lambda before, after: 0)
-        taken = {actor(a, b) for a, b in zip(cycle, cycle[1:], strict=False)}
-        # weak fairness: no actor may stay enabled all along the loop and never step
-        always_enabled = set.intersection(*[
-            {actor(s, t) for t in _region_successors(model, p, s)} for s in cycle[:-1]])
-        return not (always_enabled - taken)
+        return fair_lasso(cycle, successors, p.actor or (lambda before, after: 0))
     if not region(last) or p.check(last):
         return False
     if p.kind == "liveness":
-        return not _region_successors(model, p, last)
-    # recovery: no target in the last state's future (within the region)
-    seen = {last}
-    frontier = deque([last])
-    while frontier:
-        s = frontier.popleft()
-        for t in _region_successors(model, p, s):
-            if t in seen:
-                continue
-            if p.check(t):
-                return False
-            seen.add(t)
-            if len(seen) > RECOVERY_SEARCH_LIMIT:
-                raise Incomplete(f"{source}: the last state has more than "
-                                 f"{RECOVERY_SEARCH_LIMIT:,} successors to search, so replay "
-                                 f"cannot tell whether {p.name} fails there; check the "
-                                 f"configuration with 'bftcheck check' instead")
-            frontier.append(t)
-    return True
+        return not successors(last)
+    try:  # recovery: no target in the last state's future (within the region)
+        return not reaches(last, successors, p.check, RECOVERY_SEARCH_LIMIT)
+    except SearchTooLarge:
+        raise Incomplete(f"{source}: the last state has more than "
+                         f"{RECOVERY_SEARCH_LIMIT:,} successors to search, so replay "
+                         f"cannot tell whether {p.name} fails there; check the "
+                         f"configuration with 'bftcheck check' instead") from None

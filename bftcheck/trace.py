@@ -1,19 +1,17 @@
-"""One trace format for every engine: (action, state) steps from an initial
-state, rendered as a numbered story (the action, then only what changed)."""
+"""One trace format for every engine and every model: (action, state) steps
+from an initial state, rendered as a numbered story (the action, then only what
+changed). What the lines say comes from the model's vocabulary
+(checker/interface.py); this module knows no protocol."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from bftcheck.checker.interface import Model
+from bftcheck.checker.interface import Model, vocabulary
 from bftcheck.checker.result import Path
-from bftcheck.config import Config
 
 INIT = "Init"
-LOCAL_VARS = ("height", "round", "step", "lockedValue", "lockedRound", "validValue",
-              "validRound", "decision")
-MESSAGE_VARS = (("proposals", "PROPOSAL"), ("prevotes", "PREVOTE"), ("precommits", "PRECOMMIT"))
 
 
 @dataclass
@@ -24,9 +22,10 @@ class Step:
 
 @dataclass
 class Trace:
-    """A run of the model; `prop` names the property it violates (or witnesses)."""
+    """A run of the model; `prop` names the property it violates (or witnesses).
+    `config` is the model's configuration (it has `to_dict()` for trace files)."""
 
-    config: Config
+    config: Any
     steps: list[Step]
     prop: str | None = None
     kind: str = "violation"  # or "witness"
@@ -36,7 +35,7 @@ class Trace:
         return len(self.steps) - 1
 
 
-def from_path(model: Model, cfg: Config, path: Path, prop: str | None,
+def from_path(model: Model, cfg: Any, path: Path, prop: str | None,
               kind: str = "violation") -> Trace:
     """Re-run the model along an engine's path (positions in successor order)."""
     state = model.init_states()[path.init]
@@ -47,7 +46,7 @@ def from_path(model: Model, cfg: Config, path: Path, prop: str | None,
     return Trace(cfg, steps, prop, kind, path.loop)
 
 
-def from_states(model: Model, cfg: Config, states: list[bytes], prop: str | None,
+def from_states(model: Model, cfg: Any, states: list[bytes], prop: str | None,
                 kind: str = "violation", first: str = INIT) -> Trace:
     """Label a path of states found by another engine (Z3, TLC) with the
     model's own actions; ValueError if a step is not a transition of the model."""
@@ -60,132 +59,41 @@ def from_states(model: Model, cfg: Config, states: list[bytes], prop: str | None
     return Trace(cfg, steps, prop, kind)
 
 
-def _message(tag: str, m: dict[str, Any]) -> str:
-    text = f"{tag} h{m['height']} r{m['round']} {m['value']}"
-    if "validRound" in m:
-        text += f" vr{m['validRound']}"
-    return f"{text} from {m['src']}"
+def title(trace: Trace) -> str:
+    what = {"violation": "Counterexample to", "witness": "Witness of"}[trace.kind]
+    return f"{what} {trace.prop}" if trace.prop else "Trace"
 
 
-def messages(view: dict[str, Any]) -> list[str]:
-    out = []
-    for var, tag in MESSAGE_VARS:
-        out.extend(_message(tag, m) for m in view[var])
+def story(model: Model, trace: Trace) -> list[tuple[str, list[str]]]:
+    """(action, lines) per state: the initial state in full, then what each step changed."""
+    words = vocabulary(model)
+    views = [model.decode(st.state) for st in trace.steps]
+    out = [(trace.steps[0].action, words.initial(views[0]))]
+    for i in range(1, len(views)):
+        out.append((trace.steps[i].action, words.changes(views[i - 1], views[i])))
     return out
 
 
-def reach(view: dict[str, Any]) -> dict[str, list[str]]:
-    """With partitions: who has each correct message (message text -> names)."""
-    return {_message(tag, m): m["seenBy"] for var, tag in MESSAGE_VARS
-            for m in view[var] if "seenBy" in m}
-
-
-def split_text(view: dict[str, Any]) -> str:
-    comps = view["network"]["split"]
-    return " | ".join("{" + ",".join(c) + "}" for c in comps) if comps else "whole"
-
-
-def describe_local(view: dict[str, Any], p: str) -> str:
-    return (f"h{view['height'][p]} r{view['round'][p]} {view['step'][p]}, "
-            f"locked {view['lockedValue'][p]}/{view['lockedRound'][p]}, "
-            f"valid {view['validValue'][p]}/{view['validRound'][p]}, "
-            f"ledger [{', '.join(ledger(view, p))}]")
-
-
-def ledger(view: dict[str, Any], p: str) -> list[str]:
-    """The decided prefix of a validator's decisions ("nil" marks undecided)."""
-    out = []
-    for v in view["decision"][p]:
-        if v == "nil":
-            break
-        out.append(v)
-    return out
-
-
-def diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    """What changed between two views, one line each."""
-    lines = []
-    for p in after["height"]:
-        for var in LOCAL_VARS:
-            if before[var][p] != after[var][p]:
-                lines.append(f"{p}.{var}: {before[var][p]} -> {after[var][p]}")
-    old = set(messages(before))
-    seen_before, seen_after = reach(before), reach(after)
-    validators = len(_all_validators(after))
-    for m in messages(after):
-        if m in old:
-            continue
-        who = seen_after.get(m)  # Byzantine messages reach everyone (network.py)
-        partial = who is not None and len(who) < validators
-        lines.append(f"+ {m}" + (f", reaches {{{','.join(who)}}}" if partial else ""))
-    grown: dict[tuple[str, ...], int] = {}
-    for m, who in seen_after.items():
-        if m in seen_before and seen_before[m] != who:
-            gained = tuple(p for p in who if p not in seen_before[m])
-            grown[gained] = grown.get(gained, 0) + 1
-    for gained, count in sorted(grown.items()):
-        lines.append(f"gossip: {{{','.join(gained)}}} now {'has' if len(gained) == 1 else 'have'}"
-                     f" {count} more message{'s' if count > 1 else ''}")
-    if "network" in after and before["network"] != after["network"]:
-        lines.append(f"network: {split_text(before)} -> {split_text(after)} "
-                     f"({after['network']['events']} partition events used)")
-    if before["byzantineUsed"] != after["byzantineUsed"]:
-        lines.append(f"byzantine messages used: {before['byzantineUsed']} -> "
-                     f"{after['byzantineUsed']}")
-    return lines
-
-
-def _all_validators(view: dict[str, Any]) -> set[str]:
-    """Every validator's name, correct or Byzantine (messages name their senders)."""
-    names = set(view["height"])
-    for var, _ in MESSAGE_VARS:
-        names.update(m["src"] for m in view[var])
-    return names | {p for m in reach(view).values() for p in m}
+def conclusion(model: Model, trace: Trace) -> str | None:
+    """The line that ends the story: a lasso's loop, or what the last state of
+    a counterexample to a graph property means."""
+    if trace.loop is not None:
+        return (f"the run is back in state {trace.loop} and repeats steps "
+                f"{trace.loop + 1}..{len(trace)} forever, fairly, without recovering")
+    if trace.kind == "violation" and trace.prop is not None:
+        return vocabulary(model).ending(trace.prop)
+    return None
 
 
 def render(model: Model, trace: Trace) -> str:
     """The trace as text: numbered steps, each the action and then the changes."""
-    cfg = trace.config
-    what = {"violation": "Counterexample to", "witness": "Witness of"}[trace.kind]
-    head = f"{what} {trace.prop}" if trace.prop else "Trace"
     count = f"{len(trace)} step" + ("" if len(trace) == 1 else "s")
-    lines = [f"{head}: {count} ({describe_config(cfg)})"]
-    views = [model.decode(st.state) for st in trace.steps]
-    first = views[0]
-    lines.append(f"  0. {trace.steps[0].action}")
-    for p in first["height"]:
-        lines.append(f"       {p}: {describe_local(first, p)}")
-    for m in messages(first):
-        lines.append(f"       + {m}")
-    for i in range(1, len(views)):
-        lines.append(f"{i:3d}. {trace.steps[i].action}")
-        for change in diff(views[i - 1], views[i]):
-            lines.append(f"       {change}")
-    if trace.loop is not None:
-        lines.append(f"  the run is back in state {trace.loop} and repeats steps "
-                     f"{trace.loop + 1}..{len(trace)} forever, fairly, without recovering")
-    elif trace.kind == "violation" and trace.prop in ENDINGS:
-        lines.append(f"  {ENDINGS[trace.prop]}")
+    config = vocabulary(model).describe_config(trace.config)
+    lines = [f"{title(trace)}: {count} ({config})"]
+    for i, (action, changes) in enumerate(story(model, trace)):
+        lines.append(f"{i:3d}. {action}")
+        lines.extend(f"       {change}" for change in changes)
+    end = conclusion(model, trace)
+    if end is not None:
+        lines.append(f"  {end}")
     return "\n".join(lines)
-
-
-# What the last state of a counterexample to a graph property means.
-ENDINGS = {
-    "recovery": "the network is whole, and from here no run (without a new split) reaches a "
-                "state where every correct validator has decided every height",
-    "fair-recovery": "the network is whole and no step is enabled, yet not every correct "
-                     "validator has decided every height: a fair run that never recovers",
-}
-
-
-def describe_config(cfg: Config) -> str:
-    byz = ", ".join(f"p{i + 1}" for i in range(cfg.n - cfg.byzantine, cfg.n)) or "none"
-    text = (f"{cfg.name}: powers {','.join(map(str, cfg.powers))}, Byzantine {byz}"
-            f" (budget {cfg.byz_budget}), heights {cfg.heights}, rounds {cfg.rounds}, "
-            f"values {cfg.values}")
-    if cfg.partitioned:
-        pats = list(cfg.partitions) + [f"{len(cfg.components)} explicit"] * bool(cfg.components)
-        text += f", partitions {'+'.join(pats)} (at most {cfg.max_partitions} events)"
-    if cfg.mutant:
-        text += f", mutant {cfg.mutant}"
-    return text

@@ -292,6 +292,6 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
         generated_states=generated, depth=depth, seconds=time.perf_counter() - start,
         peak_rss_mib=peak_rss_mib(), collision_probability=collision_probability(len(space)),
         compiled_core=COMPILED and space.compiled,
-        compiled_rules=getattr(model, "fast", None) is not None, stopped=stopped, paths=found,
+        compiled_rules=bool(getattr(model, "compiled", False)), stopped=stopped, paths=found,
         found_at=found_at,
     )

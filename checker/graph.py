@@ -155,3 +155,45 @@ def fair_cycle(labelled: Labelled, members: np.ndarray, start: int) -> list[int]
     if walk[-1] != start:
         go_to(None, start)
     return walk
+
+
+# The same two questions asked on the fly, from one state, for a trace that
+# claims a violation (bftcheck replay): no recorded graph, the model's
+# successors within the region.
+Successors = Callable[[bytes], list[bytes]]
+Actor = Callable[[bytes, bytes], int]
+
+
+class SearchTooLarge(Exception):
+    """The future of a state is larger than the search may visit."""
+
+
+def reaches(start: bytes, successors: Successors, is_target: Callable[[bytes], bool],
+            limit: int) -> bool:
+    """Whether a target is reachable from `start` (itself included); breadth-first,
+    visiting at most `limit` states, else SearchTooLarge."""
+    if is_target(start):
+        return True
+    seen = {start}
+    frontier = deque([start])
+    while frontier:
+        for t in successors(frontier.popleft()):
+            if t in seen:
+                continue
+            if is_target(t):
+                return True
+            seen.add(t)
+            if len(seen) > limit:
+                raise SearchTooLarge(limit)
+            frontier.append(t)
+    return False
+
+
+def fair_lasso(cycle: list[bytes], successors: Successors, actor: Actor) -> bool:
+    """Whether the loop `cycle` (its first state repeated last) is weakly fair:
+    no actor is enabled in every state of it and never steps (the condition of
+    `unfair_runs`, for one cycle)."""
+    taken = {actor(a, b) for a, b in zip(cycle, cycle[1:], strict=False)}
+    always_enabled = set.intersection(*[{actor(s, t) for t in successors(s)}
+                                        for s in cycle[:-1]])
+    return not always_enabled - taken

@@ -1,8 +1,12 @@
-"""The seam between a protocol model and the engines (README, "The model interface").
+"""The seam between a protocol model and the engines (ARCHITECTURE.md, "The seam").
 
 Engines see a model only through `Model`: initial states, successors labelled
 with actions, named properties, and the encode/decode pair. States are the
 model's canonical byte strings; engines hash and store them, never objects.
+How a trace of the model reads (story text, HTML, ITF) is the model's
+`Vocabulary`; a protocol a user plugs in (`--model module:attribute`) is a
+`Plugin`: it turns settings into a configuration and a configuration into a
+`Model`.
 """
 
 from __future__ import annotations
@@ -74,4 +78,89 @@ class Model(Protocol):
     def encode(self, view: dict[str, Any]) -> bytes: ...
 
     def decode(self, state: bytes) -> dict[str, Any]: ...
+
+    # Optional capabilities, looked up with getattr:
+    #   vocabulary: Vocabulary           how its traces read (default: Vocabulary())
+    #   successor_states(state) -> (states, action names)   the same successors as
+    #                                    next_states, in the same order, faster
+    #   compiled: bool                   whether successor_states runs compiled code
+    #   reference: str                   "module:attribute" of the Plugin that built
+    #                                    it (set by bftcheck.plugins), for trace files
+
+
+class Vocabulary:
+    """How the traces of a model read: the configuration in one line, the
+    initial state, and what a step changed, each a list of lines; the ending
+    that explains a counterexample to a graph property; and the ITF form of a
+    view. These defaults serve any model whose views are dicts of JSON values
+    (a variable that is a dict is shown per key: `p1.delivered: None -> 'v0'`);
+    a protocol overrides what it can say better."""
+
+    def describe_config(self, config: Any) -> str:
+        return str(getattr(config, "name", "") or config)
+
+    def initial(self, view: dict[str, Any]) -> list[str]:
+        return [f"{var}: {_shown(value)}" for var, value in view.items()]
+
+    def changes(self, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+        lines = []
+        for var, new in after.items():
+            old = before.get(var)
+            if old == new:
+                continue
+            if isinstance(old, dict) and isinstance(new, dict):
+                lines += [f"{key}.{var}: {_shown(old.get(key))} -> {_shown(value)}"
+                          for key, value in new.items() if old.get(key) != value]
+            elif isinstance(old, list) and isinstance(new, list):
+                lines += [f"+ {var}: {_shown(x)}" for x in new if x not in old]
+                lines += [f"- {var}: {_shown(x)}" for x in old if x not in new]
+            else:
+                lines.append(f"{var}: {_shown(old)} -> {_shown(new)}")
+        return lines
+
+    def ending(self, prop: str) -> str | None:
+        """What the last state of a counterexample to graph property `prop` means."""
+        return None
+
+    def to_itf(self, view: dict[str, Any]) -> dict[str, Any]:
+        """The view's variables as ITF values (JSON as it is, by default)."""
+        return view
+
+    def itf_vars(self, config: Any) -> list[str] | None:
+        """The variables every state of a trace must have (None: those the file names)."""
+        return None
+
+    def from_itf(self, view: dict[str, Any], config: Any, where: str) -> dict[str, Any]:
+        """A view read from ITF (maps, sets and sequences already plain Python),
+        checked against `config`; ValueError with one line naming `where` if it
+        does not fit. By default the encoding (`Model.encode`) is the check."""
+        return view
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def vocabulary(model: Model) -> Vocabulary:
+    """The model's vocabulary, or the default one."""
+    return getattr(model, "vocabulary", None) or Vocabulary()
+
+
+class Plugin(Protocol):
+    """A protocol model as `bftcheck --model module:attribute` loads it.
+
+    `configure(settings, source)` checks the settings (a TOML table, `--set
+    KEY=VALUE` pairs, or a trace's `#meta.config`; `source` names where they
+    came from) and returns a configuration with `to_dict()` (the settings back,
+    for trace files) and a `name`; bad settings raise ValueError with one line.
+    `build(config)` returns the `Model`. `variants` names the variants (broken
+    versions) it implements, each with what it breaks; the settings key
+    "variant" picks one."""
+
+    name: str
+    variants: dict[str, str]
+
+    def configure(self, settings: dict[str, Any], source: str) -> Any: ...
+
+    def build(self, config: Any) -> Model: ...
 

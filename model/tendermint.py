@@ -56,6 +56,7 @@ from bftcheck.model.state import (
     validator_name,
     view,
 )
+from bftcheck.model.story import TendermintVocabulary
 
 # The variants (model/mutants.py) these rules implement, at the `mutant ==`
 # comparisons below and in network.py; tests/model/test_variants.py checks this
@@ -67,6 +68,8 @@ VARIANTS = frozenset({"weak-quorum", "no-lock", "decide-on-prevotes", "unlock-on
 
 class TendermintModel:
     """The protocol model behind the `Model` interface (see checker/interface.py)."""
+
+    vocabulary = TendermintVocabulary()  # how its traces read (model/story.py)
 
     def __init__(self, cfg: Config) -> None:
         from bftcheck.model.mutants import require
@@ -110,6 +113,11 @@ class TendermintModel:
                 nxt.extend(self._start_round(buf, ci, 0, 0))
             starts = nxt
         return [bytes(b) for b in starts]
+
+    @property
+    def compiled(self) -> bool:
+        """Whether successor_states runs the compiled rules (a declared capability)."""
+        return self.fast is not None
 
     def next_states(self, s: bytes) -> Iterator[tuple[Action, bytes]]:
         lay = self.lay

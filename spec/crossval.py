@@ -193,8 +193,8 @@ def _replay_in_python(model: Any, trace: Trace, name: str) -> Replay:
         path = Path(work) / f"{name}.itf.json"
         path.write_text(json.dumps(itf.to_itf(model, trace)), encoding="utf-8")
         try:
-            cfg, meta, steps = itf.read_itf(path)
-            report = replay(model, cfg, steps, name, source=path.name)
+            loaded = itf.read_itf(path)
+            report = replay(model, loaded.config, loaded.steps, name, source=path.name)
         except itf.TraceError as exc:
             return Replay("TLC -> bftcheck", name, len(trace), False, str(exc))
     fails = report.failures.get(name)

@@ -1,7 +1,7 @@
 """The engine layer knows no protocol: imported alone, in a fresh interpreter,
-it loads no module of the Tendermint model, its configuration, the TLA+ twin
-or the fuzzing machine (DESIGN: the engines see a model only through
-checker/interface.py)."""
+the search, graph checks, solver drivers and trace formats load no module of
+the Tendermint model, its configuration, the TLA+ twin or the fuzzing machine
+(DESIGN: the engines see a model only through checker/interface.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ import sys
 
 ENGINE_MODULES = ["bftcheck.checker.interface", "bftcheck.checker.bfs",
                   "bftcheck.checker.graph", "bftcheck.checker.smt", "bftcheck.checker.result",
-                  "bftcheck.checker.core", "bftcheck.stop", "bftcheck.memory"]
+                  "bftcheck.checker.core", "bftcheck.stop", "bftcheck.memory",
+                  # the trace formats, and how a model is loaded by reference
+                  "bftcheck.trace", "bftcheck.itf", "bftcheck.html", "bftcheck.replay",
+                  "bftcheck.plugins", "bftcheck.inputs", "bftcheck.outputs"]
 PROTOCOL_PACKAGES = ("bftcheck.model", "bftcheck.config", "bftcheck.spec", "bftcheck.fuzz",
                      "bftcheck.presets", "bftcheck.cli")
 

@@ -8,8 +8,9 @@ from bftcheck.checker.bfs import check
 from bftcheck.cli import main
 from bftcheck.html import render_html
 from bftcheck.model import TendermintModel
+from bftcheck.model.story import diff
 from bftcheck.presets import preset
-from bftcheck.trace import diff, from_path, render
+from bftcheck.trace import from_path, render
 
 
 class Cells(HTMLParser):
