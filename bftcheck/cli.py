@@ -41,7 +41,7 @@ from bftcheck.cli_common import (
     _print_trace,
     _progress,
     _write_traces,
-    build_config,
+    build_model,
     check_outputs,
     positive_int,
     positive_number,
@@ -53,20 +53,18 @@ from bftcheck.memory import DEFAULT_SHARE
 def cmd_check(args: argparse.Namespace) -> int:
     from bftcheck import itf
     from bftcheck.checker.bfs import DECIDED, Limits, check
+    from bftcheck.checker.interface import vocabulary
     from bftcheck.memory import default_budget, parse_size
-    from bftcheck.model import TendermintModel
     from bftcheck.model.properties import PARTITION_ONLY
-    from bftcheck.model.story import describe_config
     from bftcheck.trace import from_path
 
-    cfg = build_config(args)
+    model, cfg = build_model(args)
     check_outputs(args)
     budget = parse_size(args.max_memory) if args.max_memory is not None else default_budget()
-    model = TendermintModel(cfg)
     catalogue = {p.name: p for p in model.properties()}
     if args.property:
         unknown = [n for n in args.property if n not in catalogue]
-        if unknown and unknown[0] in PARTITION_ONLY:
+        if unknown and unknown[0] in PARTITION_ONLY and args.model is None:
             raise ConfigError(f"property {unknown[0]!r} is about recovery after a partition "
                               f"heals, and this configuration has no partitions: add "
                               f"--partitions PATTERN (see 'bftcheck list partitions')")
@@ -77,7 +75,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         chosen = list(catalogue.values())
     if not args.json:
-        print(f"bftcheck check: {describe_config(cfg)}", flush=True)
+        print(f"bftcheck check: {vocabulary(model).describe_config(cfg)}", flush=True)
     result = check(model, chosen, Limits(args.max_states, args.max_seconds, budget),
                    progress=None if args.quiet else _progress)
     traces = {}

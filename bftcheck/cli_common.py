@@ -49,6 +49,12 @@ def _config_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--mutant", metavar="NAME",
                    help="a known-unsafe variant (see 'bftcheck list mutants'); without "
                         "--preset/--config it runs on the mutant's own small configuration")
+    g.add_argument("--model", metavar="MODULE:ATTR",
+                   help="check another protocol: a plug-in, e.g. examples/bracha.py:PLUGIN "
+                        "(README, 'Checking your own protocol'); its settings come from "
+                        "--config and --set, its variants from --mutant")
+    g.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
+                   help="a setting of the --model plug-in (repeatable), e.g. --set processes=4")
 
 
 def _output_options(p: argparse.ArgumentParser, trace: str = "the counterexample") -> None:
@@ -75,6 +81,11 @@ def build_config(args: argparse.Namespace) -> Config:
     from bftcheck.config import MAX_VALIDATORS, Origin, read_toml
     from bftcheck.model.mutants import MUTANTS
 
+    if getattr(args, "model", None) is not None or getattr(args, "set", None):
+        flag = "--model" if getattr(args, "model", None) is not None else "--set"
+        raise UsageError(f"{flag}: 'bftcheck {args.command}' runs on the Tendermint model only "
+                         f"(its back-ends are Tendermint's); a --model plug-in runs with "
+                         f"check, fuzz and replay")
     keys: frozenset[str] = frozenset()
     if args.config:
         cfg, from_file = read_toml(args.config)
@@ -123,6 +134,68 @@ def build_config(args: argparse.Namespace) -> Config:
         cfg = cfg.with_changes(name=name, **changes)
     origin = Origin(file=args.config, keys=keys, flags=frozenset(flags), base=base)
     return cfg.validated(origin)
+
+
+# The flags that only Tendermint's configuration has.
+TENDERMINT_FLAGS = ("preset", "validators", "powers", "byzantine", "byz_budget", "heights",
+                    "rounds", "values", "partitions", "max_partitions")
+
+
+def build_model(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The model the command runs on and its configuration: Tendermint from
+    the configuration flags, or the --model plug-in from --config and --set."""
+    if args.model is None:
+        if args.set:
+            raise UsageError(f"--set {args.set[0]} gives a setting of a --model plug-in: for "
+                             f"Tendermint use the configuration flags (see --help)")
+        from bftcheck.model import TendermintModel
+
+        cfg = build_config(args)
+        return TendermintModel(cfg), cfg
+    from bftcheck import plugins
+
+    given = [f for f in TENDERMINT_FLAGS if getattr(args, f, None) is not None]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise UsageError(f"{flag} is an option of the Tendermint model: with --model give the "
+                         f"plug-in's settings as --set KEY=VALUE or --config FILE.toml")
+    plugin = plugins.load(args.model)
+    settings, source = _plugin_settings(args)
+    cfg = plugins.configure(plugin, settings, source)
+    return plugins.build(plugin, args.model, cfg), cfg
+
+
+def _plugin_settings(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    """--config's TOML table, then each --set KEY=VALUE (VALUE read as a TOML
+    value: 4, true, "text"; anything else is text), then --mutant as "variant"."""
+    import tomllib
+
+    from bftcheck.config import MAX_CONFIG_BYTES, read_input
+
+    settings: dict[str, Any] = {}
+    sources = []
+    if args.config:
+        text = read_input(args.config, "config file", ConfigError, limit=MAX_CONFIG_BYTES)
+        try:
+            settings = tomllib.loads(text)
+        except (tomllib.TOMLDecodeError, ValueError) as exc:
+            raise ConfigError(f"{args.config} is not valid TOML ({exc}): fix the syntax") \
+                from None
+        sources.append(args.config)
+    for item in args.set:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set {item!r} is not KEY=VALUE: pass e.g. --set processes=4")
+        try:
+            value = tomllib.loads(f"v = {text}")["v"]
+        except (tomllib.TOMLDecodeError, ValueError):
+            value = text
+        settings[key.strip()] = value
+        sources.append("--set")
+    if args.mutant is not None:
+        settings["variant"] = args.mutant
+        sources.append("--mutant")
+    return settings, " and ".join(dict.fromkeys(sources)) or "the model's defaults"
 
 
 def _writable(path: str | None, flag: str = "--trace-out") -> None:

@@ -12,7 +12,7 @@ from bftcheck.cli_common import (
     _config_options,
     _print_trace,
     _write_traces,
-    build_config,
+    build_model,
     check_outputs,
     positive_int,
     positive_number,
@@ -49,14 +49,12 @@ def _confirmed(model: Any, cfg: Any, trace: Any, prop: str) -> bool:
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
     from bftcheck import itf
-    from bftcheck.fuzz.runner import database_path, default_max_steps, fuzz
-    from bftcheck.model import TendermintModel
-    from bftcheck.model.story import describe_config
+    from bftcheck.checker.interface import vocabulary
+    from bftcheck.fuzz.runner import database_path, fuzz
     from bftcheck.trace import from_path
 
-    cfg = build_config(args)
+    model, cfg = build_model(args)
     check_outputs(args)
-    model = TendermintModel(cfg)
     always = [p.name for p in model.properties() if p.kind == "always"]
     if args.property:
         unknown = [n for n in args.property if n not in always]
@@ -65,15 +63,15 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
                               f"{', '.join(always)}")
     chosen = list(dict.fromkeys(args.property)) if args.property else always
     db = database_path(args.db)
-    steps = args.max_steps or default_max_steps(cfg)
+    steps, machine = _machine(args, model, cfg, chosen)
     if not args.json:
-        print(f"bftcheck fuzz: {describe_config(cfg)}")
+        print(f"bftcheck fuzz: {vocabulary(model).describe_config(cfg)}")
         print(f"  seed {args.seed}, a budget of {args.max_examples:,} examples of up to "
               f"{steps} steps" + (f", {args.max_seconds:g} s" if args.max_seconds else ""),
               flush=True)
     out = fuzz(cfg, max_examples=args.max_examples, max_steps=steps,
                max_seconds=args.max_seconds, seed=args.seed, database=db, properties=chosen,
-               progress=None if args.quiet else _fuzz_progress)
+               progress=None if args.quiet else _fuzz_progress, machine=machine)
     trace = None
     unconfirmed = False
     if out.violated and out.path is not None:
@@ -157,6 +155,20 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
                f"({out.stopped.rsplit(': ', 1)[-1]})")
     print(f"result: violated: {out.violated} {how} (exit {final})", flush=True)
     return report_output_error(error, code)
+
+
+def _machine(args: argparse.Namespace, model: Any, cfg: Any,
+             chosen: list[str]) -> tuple[int, type | None]:
+    """Steps per run, and the state machine of a --model plug-in (None: the
+    runner builds Tendermint's)."""
+    from bftcheck.fuzz.any_model import DEFAULT_STEPS, machine_for_model
+    from bftcheck.fuzz.runner import default_max_steps
+
+    if args.model is None:
+        return args.max_steps or default_max_steps(cfg), None
+    steps = args.max_steps or DEFAULT_STEPS
+    slug = "".join(c if c.isalnum() else "_" for c in str(sorted(cfg.to_dict().items())))
+    return steps, machine_for_model(model, f"{cfg.name}_{slug}", chosen, steps)
 
 
 def _rerun_args(args: argparse.Namespace) -> list[str]:

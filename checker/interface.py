@@ -97,7 +97,7 @@ class Vocabulary:
     a protocol overrides what it can say better."""
 
     def describe_config(self, config: Any) -> str:
-        return str(getattr(config, "name", "") or config)
+        return str(config)
 
     def initial(self, view: dict[str, Any]) -> list[str]:
         return [f"{var}: {_shown(value)}" for var, value in view.items()]
@@ -106,16 +106,11 @@ class Vocabulary:
         lines = []
         for var, new in after.items():
             old = before.get(var)
-            if old == new:
-                continue
             if isinstance(old, dict) and isinstance(new, dict):
-                lines += [f"{key}.{var}: {_shown(old.get(key))} -> {_shown(value)}"
-                          for key, value in new.items() if old.get(key) != value]
-            elif isinstance(old, list) and isinstance(new, list):
-                lines += [f"+ {var}: {_shown(x)}" for x in new if x not in old]
-                lines += [f"- {var}: {_shown(x)}" for x in old if x not in new]
+                for key, value in new.items():
+                    lines += _changed(f"{key}.{var}", old.get(key), value)
             else:
-                lines.append(f"{var}: {_shown(old)} -> {_shown(new)}")
+                lines += _changed(var, old, new)
         return lines
 
     def ending(self, prop: str) -> str | None:
@@ -135,6 +130,16 @@ class Vocabulary:
         checked against `config`; ValueError with one line naming `where` if it
         does not fit. By default the encoding (`Model.encode`) is the check."""
         return view
+
+
+def _changed(name: str, old: Any, new: Any) -> list[str]:
+    """`name: old -> new`, or for a list what it gained (+) and lost (-)."""
+    if old == new:
+        return []
+    if isinstance(old, list) and isinstance(new, list):
+        return ([f"+ {name}: {_shown(x)}" for x in new if x not in old]
+                + [f"- {name}: {_shown(x)}" for x in old if x not in new])
+    return [f"{name}: {_shown(old)} -> {_shown(new)}"]
 
 
 def _shown(value: Any) -> str:

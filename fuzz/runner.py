@@ -275,17 +275,23 @@ def database_key(machine: type, max_steps: int, properties: list[str] | None) ->
     return f"bftcheck-fuzz:{machine.__name__}:steps{max_steps}:{props}".encode()
 
 
-def fuzz(cfg: Config, *, max_examples: int = 1000, max_steps: int | None = None,
+def fuzz(cfg: Any, *, max_examples: int = 1000, max_steps: int | None = None,
          max_seconds: float | None = None, seed: int = 0, database: str | None = None,
          properties: list[str] | None = None,
-         progress: Callable[[dict], None] | None = None) -> FuzzOutcome:
+         progress: Callable[[dict], None] | None = None,
+         machine: type | None = None) -> FuzzOutcome:
     """Fuzz `cfg` until a property fails or the budget (runs, seconds) is used.
 
     Returns what was done, also when interrupted (`stop.request`): then
-    `interrupted` says why. A MemoryError is raised as MemoryError."""
-    if max_steps is None:
-        max_steps = default_max_steps(cfg)
-    machine = machine_for(cfg, properties=properties, max_steps=max_steps)
+    `interrupted` says why. A MemoryError is raised as MemoryError. `machine`
+    is the state machine of another model (fuzz/any_model.py; its steps and
+    properties are its own); by default Tendermint's for `cfg`."""
+    if machine is None:
+        if max_steps is None:
+            max_steps = default_max_steps(cfg)
+        machine = machine_for(cfg, properties=properties, max_steps=max_steps)
+    elif max_steps is None:
+        raise ValueError("give max_steps with a machine")
     out = FuzzOutcome(max_steps=max_steps)
     ctl = _Control(out, max_examples, max_seconds, progress)
     controlled = _controlled(machine, ctl)
