@@ -16,7 +16,7 @@ import tempfile
 import traceback  # here, not when a crash is reported: that may be out of memory
 from typing import Any
 
-from bftcheck.config import Config, ConfigError
+from bftcheck.model.config import Config, ConfigError
 from bftcheck.outcome import (
     EXIT_CLAIM_REFUTED,
     EXIT_INCOMPLETE,

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from bftcheck.config import Config, ConfigError
+from bftcheck.model.config import Config, ConfigError
 from bftcheck.outcome import EXIT_USAGE, OutputError, UsageError
 from bftcheck.presets import DEFAULT_PRESET, preset
 
@@ -64,7 +64,7 @@ def _output_options(p: argparse.ArgumentParser, trace: str = "the counterexample
 
 
 def _parse_powers(text: str, flag: str = "--powers") -> tuple[int, ...]:
-    from bftcheck.config import shown
+    from bftcheck.model.config import shown
 
     parts = [x.strip() for x in text.split(",")]
     if all(x.isascii() and x.isdigit() and len(x) <= 12 for x in parts):
@@ -78,7 +78,7 @@ def _parse_powers(text: str, flag: str = "--powers") -> tuple[int, ...]:
 def build_config(args: argparse.Namespace) -> Config:
     """Preset or file first, then the explicit overrides; validated. Messages
     name what the user wrote: the flag, or the key of the --config file."""
-    from bftcheck.config import MAX_VALIDATORS, Origin, read_toml
+    from bftcheck.model.config import MAX_VALIDATORS, Origin, read_toml
     from bftcheck.model.mutants import MUTANTS
 
     if getattr(args, "model", None) is not None or getattr(args, "set", None):
@@ -170,7 +170,7 @@ def _plugin_settings(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     value: 4, true, "text"; anything else is text), then --mutant as "variant"."""
     import tomllib
 
-    from bftcheck.config import MAX_CONFIG_BYTES, read_input
+    from bftcheck.model.config import MAX_CONFIG_BYTES, read_input
 
     settings: dict[str, Any] = {}
     sources = []

@@ -19,7 +19,7 @@ from bftcheck.cli_common import (
     report_output_error,
     seed_int,
 )
-from bftcheck.config import ConfigError
+from bftcheck.model.config import ConfigError
 from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, EXIT_VIOLATION
 
 

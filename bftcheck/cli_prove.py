@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from bftcheck.cli_common import _parse_powers
-from bftcheck.config import Config, ConfigError, Origin
+from bftcheck.model.config import Config, ConfigError, Origin
 from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
 
 

@@ -17,7 +17,7 @@ from bftcheck.cli_common import (
     check_outputs,
     report_output_error,
 )
-from bftcheck.config import Config, ConfigError, shown
+from bftcheck.model.config import Config, ConfigError, shown
 from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
 
 # TLC runs one thread per worker; more than this is a typo, not a machine.

@@ -17,7 +17,7 @@ from bftcheck.cli_common import (
     positive_number,
     report_output_error,
 )
-from bftcheck.config import Config, ConfigError
+from bftcheck.model.config import Config, ConfigError
 from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
 
 

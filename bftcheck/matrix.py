@@ -25,8 +25,8 @@ from dataclasses import asdict, dataclass
 
 from bftcheck import stop
 from bftcheck.checker.bfs import DECIDED, Limits, check
-from bftcheck.config import Config, ConfigError
 from bftcheck.model import MUTANTS, TendermintModel
+from bftcheck.model.config import Config, ConfigError
 from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
 from bftcheck.presets import preset
 

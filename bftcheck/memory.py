@@ -23,16 +23,16 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def parse_size(text: str, flag: str = "--max-memory") -> int:
-    """'800M', '2G', '1.5g', '512k' or bytes -> bytes; raise ConfigError."""
-    from bftcheck.config import ConfigError  # the user's input: the CLI's error type
+    """'800M', '2G', '1.5g', '512k' or bytes -> bytes; raise InputError."""
+    from bftcheck.inputs import InputError  # the user's input: exit 2
 
     m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([kKmMgGtT]?)(?:i?[bB])?\s*", text)
     if not m:
-        raise ConfigError(f"{flag} {text!r} is not a size: give a number with an optional "
+        raise InputError(f"{flag} {text!r} is not a size: give a number with an optional "
                           f"unit K, M, G or T (e.g. {flag} 4G)")
     value = float(m.group(1)) * _UNITS[m.group(2).lower()]
     if not math.isfinite(value) or value < 16 * 2**20:
-        raise ConfigError(f"{flag} {text}: give at least 16M (a search needs room for its "
+        raise InputError(f"{flag} {text}: give at least 16M (a search needs room for its "
                           f"tables)")
     return int(value)
 

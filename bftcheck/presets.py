@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bftcheck.config import Config, ConfigError
+from bftcheck.model.config import Config, ConfigError
 
 DEFAULT_PRESET = "n4-f1"
 

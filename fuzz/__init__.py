@@ -2,7 +2,7 @@
 
 In your own test suite::
 
-    from bftcheck.config import Config
+    from bftcheck.model.config import Config
     from bftcheck.fuzz import machine_for
 
     TestMyChain = machine_for(Config(powers=(3, 2, 2, 1, 1), byzantine=1, byz_budget=3)).TestCase

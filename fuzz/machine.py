@@ -31,8 +31,8 @@ from hypothesis.stateful import (
 )
 
 from bftcheck.checker.result import Path
-from bftcheck.config import Config, ConfigError
 from bftcheck.model import TendermintModel
+from bftcheck.model.config import Config, ConfigError
 from bftcheck.model.properties import mover
 from bftcheck.model.state import LOCAL_FIELDS, LOCKED_VALUE, ROUND
 

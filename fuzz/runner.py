@@ -52,8 +52,8 @@ from hypothesis.stateful import get_state_machine_test
 
 from bftcheck import stop
 from bftcheck.checker.result import Path
-from bftcheck.config import Config
 from bftcheck.fuzz.machine import PropertyViolation, machine_for
+from bftcheck.model.config import Config
 from bftcheck.outcome import OutputError
 
 DEFAULT_DATABASE = ".hypothesis/bftcheck-fuzz"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bftcheck.config import Config, shown
+from bftcheck.model.config import Config, shown
 
 MAP_VARS = ("height", "round", "step", "lockedValue", "lockedRound", "validValue",
             "validRound", "decision")
@@ -42,7 +42,7 @@ def check_view(cfg: Config, v: dict[str, Any], where: str) -> None:
     """ViewError unless `v` is well formed for `cfg`: every variable present
     with the right shape, validator names and values of this configuration,
     numbers in range. (Whether the state is reachable is replay's question.)"""
-    from bftcheck.config import validator_index
+    from bftcheck.model.config import validator_index
 
     H, R, V = cfg.heights, cfg.rounds, cfg.values
     correct = [f"p{i + 1}" for i in range(cfg.n - cfg.byzantine)]

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bftcheck.config import ConfigError
+from bftcheck.model.config import ConfigError
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,18 @@ class Mutant:
     # Back-ends (BACKENDS) that leave this variant out on purpose, with the
     # reason; every other back-end must declare it (tests/model/test_variants.py).
     left_out: tuple[tuple[str, str], ...] = ()
+    # The configuration the cross-validation matrix (bftcheck against TLC on
+    # the twin) runs it on, small enough for TLC in seconds; None: `catch`.
+    crossval: dict[str, Any] | None = None
+
+    def crossval_config(self) -> dict[str, Any]:
+        return {**(self.catch if self.crossval is None else self.crossval), "mutant": self.name}
+
+
+# The cross-validation configurations: 3 validators, 1 height, 2 rounds.
+def _small(powers: tuple[int, ...], budget: int) -> dict[str, Any]:
+    return {"powers": powers, "byzantine": 1, "byz_budget": budget, "heights": 1, "rounds": 2,
+            "values": 2}
 
 
 # The n4-f1 preset: 3 correct validators and 1 Byzantine with a budget of 2,
@@ -38,6 +50,8 @@ _N4 = {"powers": (1, 1, 1, 1), "heights": 1, "rounds": 2, "values": 2, "byzantin
 # (a validator still at height 0 when the others have decided it is a height behind).
 _SPLIT = {"powers": (1, 1, 1, 1), "heights": 1, "rounds": 1, "values": 1, "byzantine": 0,
           "byz_budget": 0, "partitions": ("isolate-one",), "max_partitions": 2}
+# For cross-validation (TLC on _SPLIT takes minutes): 3 validators, 2 heights.
+_SMALL_SPLIT = {**_SPLIT, "powers": (1, 1, 1), "heights": 2}
 
 MUTANTS: dict[str, Mutant] = {
     m.name: m
@@ -48,6 +62,7 @@ MUTANTS: dict[str, Mutant] = {
             "a quorum is half of the power instead of more than two thirds",
             "agreement",
             _N4,
+            crossval=_small((2, 1, 1), 1),
         ),
         Mutant(
             "no-lock",
@@ -55,6 +70,7 @@ MUTANTS: dict[str, Mutant] = {
             "prevote ignores the lock: any valid proposal gets a prevote",
             "agreement",
             _N4,
+            crossval=_small((2, 1, 1), 1),
         ),
         Mutant(
             "decide-on-prevotes",
@@ -62,6 +78,7 @@ MUTANTS: dict[str, Mutant] = {
             "decide on a proposal plus a prevote quorum, skipping precommits",
             "agreement",
             _N4,
+            crossval=_small((1, 1, 1), 2),
         ),
         Mutant(
             "unlock-on-new-round",
@@ -69,6 +86,7 @@ MUTANTS: dict[str, Mutant] = {
             "StartRound releases the lock (lockedValue/lockedRound reset every round)",
             "agreement",
             _N4,
+            crossval=_small((2, 1, 1), 1),
         ),
         Mutant(
             "accept-invalid",
@@ -90,6 +108,7 @@ MUTANTS: dict[str, Mutant] = {
             "deciding does not end the height: decision[h] may be decided again",
             "integrity",
             {**_N4, "byzantine": 2, "byz_budget": 6},
+            crossval=_small((1, 3), 3),
         ),
         Mutant(
             "no-block-sync",
@@ -97,6 +116,7 @@ MUTANTS: dict[str, Mutant] = {
             "a validator a height behind cannot fetch decided blocks: it never catches up",
             "recovery",
             _SPLIT,
+            crossval=_SMALL_SPLIT,
         ),
         Mutant(
             "unverified-sync",
@@ -105,6 +125,10 @@ MUTANTS: dict[str, Mutant] = {
             "agreement",
             # one split, p4 (the Byzantine peer) cut off; the fork needs no split
             {**_N4, "components": (((0, 1, 2), (3,)),), "max_partitions": 2},
+            # a Byzantine peer's block sync on a 1/3 certificate, 2 heights
+            crossval={"powers": (1, 1, 1), "byzantine": 1, "byz_budget": 1, "heights": 2,
+                      "rounds": 1, "values": 1, "partitions": ("isolate-one",),
+                      "max_partitions": 2},
         ),
         Mutant(
             "regossip-all-heights",
@@ -114,6 +138,7 @@ MUTANTS: dict[str, Mutant] = {
             "recovery",
             _SPLIT,
             control=True,
+            crossval=_SMALL_SPLIT,
         ),
     )
 }

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bftcheck.config import Config, Origin
+from bftcheck.model.config import Config, Origin
 from bftcheck.model.mutants import MUTANTS
 from bftcheck.model.tendermint import TendermintModel
 

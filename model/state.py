@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bftcheck.config import Config
+from bftcheck.model.config import Config
 
 NONE = 0
 NIL = 1

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from bftcheck.checker.interface import Vocabulary
-from bftcheck.config import Config
 from bftcheck.model import itf_view
+from bftcheck.model.config import Config
 
 LOCAL_VARS = ("height", "round", "step", "lockedValue", "lockedRound", "validValue",
               "validRound", "decision")

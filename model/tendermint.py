@@ -31,12 +31,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from bftcheck.checker.interface import Action, Property
-from bftcheck.config import Config
 from bftcheck.model import blocksync
 from bftcheck.model import properties as props
 from bftcheck.model.blocksync import CommitCertificate
 from bftcheck.model.byzantine import PRECOMMIT_KIND, PREVOTE_KIND, Draw, Tally, apply_draw
 from bftcheck.model.compiled import KIND_NAMES, compiled_rules
+from bftcheck.model.config import Config
 from bftcheck.model.network import Network
 from bftcheck.model.state import (
     HEIGHT,

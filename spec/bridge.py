@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bftcheck.config import Config
+from bftcheck.model.config import Config
 from bftcheck.spec import mc
 from bftcheck.spec.values import TlaFunction, TlaSet, at
 

@@ -20,7 +20,7 @@ from typing import Any
 from bftcheck import itf
 from bftcheck.checker.bfs import DECIDED
 from bftcheck.checker.result import UNKNOWN, Result
-from bftcheck.config import Config
+from bftcheck.model.config import Config
 from bftcheck.replay import replay
 from bftcheck.spec import mc, tlc
 from bftcheck.trace import Trace, from_path

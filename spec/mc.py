@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from bftcheck.config import Config, ConfigError
+from bftcheck.model.config import Config, ConfigError
 
 SPEC_MODULES = ("Tendermint.tla",)
 

@@ -38,7 +38,7 @@ from bftcheck.checker.result import (
     WITNESSED,
     Result,
 )
-from bftcheck.config import Config
+from bftcheck.model.config import Config
 from bftcheck.spec import bridge, mc
 from bftcheck.spec.values import TlaSyntaxError, parse_state, write
 from bftcheck.trace import INIT, Step, Trace

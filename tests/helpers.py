@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from bftcheck.config import Config
 from bftcheck.model import TendermintModel
+from bftcheck.model.config import Config
 
 
 def model(**cfg: Any) -> TendermintModel:

@@ -189,6 +189,11 @@ def _json_matches(shown: object, real: object, path: str, problems: list[str]) -
 
 
 def _write_files(example: Example, cwd: Path) -> None:
+    """The example's files, and the repository's examples/ (the README runs
+    commands from the project root)."""
+    examples = cwd / "examples"
+    if not examples.exists():
+        examples.symlink_to(README.parent / "examples", target_is_directory=True)
     for name, text in example.files.items():
         (cwd / name).write_text(text, encoding="utf-8")
 

@@ -12,8 +12,8 @@ import pytest
 
 from bftcheck.checker import _core_py, bfs
 from bftcheck.checker.bfs import Limits, check
-from bftcheck.config import Config
 from bftcheck.model import MUTANTS, TendermintModel
+from bftcheck.model.config import Config
 from bftcheck.presets import PRESETS, preset
 from bftcheck.trace import from_path
 

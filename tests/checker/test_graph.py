@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pytest
+
 from bftcheck.checker.bfs import check
 from bftcheck.checker.graph import (
     GraphRecorder,
@@ -140,3 +142,53 @@ def test_no_exit_at_all_fails_both() -> None:
     r = check(ring, ring.properties())
     assert r.verdicts == {"reach-goal": "violated", "fair-goal": "violated"}
     assert r.found_at["reach-goal"] == 0  # the initial state already cannot reach it
+
+
+# The on-the-fly questions replay asks (reaches, fair_lasso) agree with the
+# recorded-graph routines the search uses, on random graphs.
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from bftcheck.checker.graph import SearchTooLarge, fair_lasso, reaches  # noqa: E402
+
+random_graphs = st.integers(2, 9).flatmap(lambda n: st.tuples(
+    st.just(n),
+    st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1), st.integers(0, 2)),
+             max_size=3 * n, unique_by=lambda e: e[:2]),
+    st.sets(st.integers(0, n - 1), max_size=2)))
+
+
+def _names(n: int) -> list[bytes]:
+    return [bytes([v]) for v in range(n)]
+
+
+@given(random_graphs)
+def test_reaches_agrees_with_backward_reachability(case) -> None:
+    n, edges, targets = case
+    g, _ = graph(n, edges, targets)
+    dead = set(cannot_reach_target(g).tolist())
+    succ = {v: [bytes([b]) for a, b, _ in edges if a == v] for v in range(n)}
+    for v, name in enumerate(_names(n)):
+        found = reaches(name, lambda s: succ[s[0]], lambda s: s[0] in targets, limit=n)
+        assert found == (v not in dead)
+
+
+@given(random_graphs)
+def test_a_fair_lasso_lies_in_a_fair_component(case) -> None:
+    n, edges, _ = case
+    g, labelled = graph(n, edges, set())
+    fair_members = {v for c in unfair_runs(g, labelled).cycles for v in c.tolist()}
+    for a, b, _ in edges:
+        if a != b:
+            continue  # a self-loop is a one-state lasso
+        lasso = [bytes([a]), bytes([a])]
+        is_fair = fair_lasso(lasso, lambda s: [bytes([w]) for w, _ in labelled(s[0])],
+                             lambda s, t: next(x for y, x in labelled(s[0]) if y == t[0]))
+        if is_fair:
+            assert a in fair_members
+
+
+def test_reaches_gives_up_past_its_limit() -> None:
+    chain = {v: [bytes([v + 1])] for v in range(20)}
+    with pytest.raises(SearchTooLarge):
+        reaches(bytes([0]), lambda s: chain.get(s[0], []), lambda s: s[0] == 20, limit=5)

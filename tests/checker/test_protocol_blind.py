@@ -15,7 +15,7 @@ ENGINE_MODULES = ["bftcheck.checker.interface", "bftcheck.checker.bfs",
                   # the trace formats, and how a model is loaded by reference
                   "bftcheck.trace", "bftcheck.itf", "bftcheck.html", "bftcheck.replay",
                   "bftcheck.plugins", "bftcheck.inputs", "bftcheck.outputs"]
-PROTOCOL_PACKAGES = ("bftcheck.model", "bftcheck.config", "bftcheck.spec", "bftcheck.fuzz",
+PROTOCOL_PACKAGES = ("bftcheck.model", "bftcheck.model.config", "bftcheck.spec", "bftcheck.fuzz",
                      "bftcheck.presets", "bftcheck.cli")
 
 

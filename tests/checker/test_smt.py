@@ -16,8 +16,8 @@ from bftcheck import stop
 from bftcheck.checker import smt
 from bftcheck.checker.bfs import Limits, check
 from bftcheck.checker.smt import bmc, induct
-from bftcheck.config import Config
 from bftcheck.model import TendermintModel
+from bftcheck.model.config import Config
 from bftcheck.model.inductive import agreement_invariant
 from bftcheck.model.mutants import MUTANTS
 from bftcheck.model.symbolic import SymbolicRules

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from bftcheck.config import Config
 from bftcheck.fuzz import fuzz, machine_for
 from bftcheck.fuzz.machine import FAMILIES
 from bftcheck.matrix import judged
 from bftcheck.model import MUTANTS, TendermintModel
+from bftcheck.model.config import Config
 from bftcheck.presets import preset
 from bftcheck.replay import replay
 from bftcheck.trace import from_path
@@ -108,7 +108,7 @@ def test_network_and_sync_rules_fire_with_partitions():
 def test_pytest_entry_point_as_a_user_writes_it(tmp_path):
     (tmp_path / "test_my_chain.py").write_text(textwrap.dedent("""
         from hypothesis import settings
-        from bftcheck.config import Config
+        from bftcheck.model.config import Config
         from bftcheck.fuzz import machine_for
 
         Safe = machine_for(Config(powers=(3, 2, 2, 1), byzantine=1, byz_budget=2))
@@ -150,8 +150,8 @@ def test_ten_validators_three_heights_run_to_budget():
 
 
 def test_an_unknown_property_is_refused_not_silently_unchecked():
-    from bftcheck.config import Config, ConfigError
     from bftcheck.fuzz.runner import fuzz
+    from bftcheck.model.config import Config, ConfigError
 
     with pytest.raises(ConfigError, match="unknown or non-safety property 'agreemnt'"):
         fuzz(Config(), max_examples=1, max_steps=4, seed=0, database=None,

@@ -33,8 +33,8 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from bftcheck.config import Config
 from bftcheck.model import TendermintModel
+from bftcheck.model.config import Config
 
 NIL = "nil"
 PROPOSE, PREVOTE, PRECOMMIT = "propose", "prevote", "precommit"

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from bftcheck.config import Config, ConfigError
 from bftcheck.model import TendermintModel, blocksync
 from bftcheck.model.blocksync import CommitCertificate
+from bftcheck.model.config import Config, ConfigError
 from bftcheck.model.network import pattern_splits, splits_of
 from bftcheck.model.properties import mover
 from bftcheck.model.state import FIRST_VALUE, HEIGHT, LOCAL_FIELDS

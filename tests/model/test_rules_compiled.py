@@ -9,10 +9,10 @@ import pytest
 
 from bftcheck import extensions_disabled
 from bftcheck.checker.bfs import check
-from bftcheck.config import Config
 from bftcheck.model import MUTANTS, TendermintModel
 from bftcheck.model import compiled as compiled_mod
 from bftcheck.model import properties as P
+from bftcheck.model.config import Config
 from bftcheck.trace import from_path
 
 CONFIGS = {

@@ -11,10 +11,10 @@ import random
 import pytest
 
 from bftcheck.checker.bfs import check
-from bftcheck.config import Config
 from bftcheck.model import MUTANTS, TendermintModel
 from bftcheck.model import compiled as compiled_mod
 from bftcheck.model import properties as P
+from bftcheck.model.config import Config
 
 _ISOLATE_F1 = {"powers": (1, 1, 1, 1), "byzantine": 1, "byz_budget": 2, "heights": 1,
                "rounds": 2, "values": 2, "partitions": ("isolate-one",), "max_partitions": 1}

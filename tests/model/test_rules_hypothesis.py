@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bftcheck.config import Config
 from bftcheck.model import MUTANTS, TendermintModel
 from bftcheck.model import properties as P
+from bftcheck.model.config import Config
 
 configs = st.one_of(
     st.builds(Config, powers=st.lists(st.integers(1, 4), min_size=2, max_size=5).map(tuple),

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from bftcheck.config import Config
 from bftcheck.itf import _plain, to_itf
 from bftcheck.model import TendermintModel
+from bftcheck.model.config import Config
 from bftcheck.trace import INIT, Step, Trace
 
 CONFIGS = [

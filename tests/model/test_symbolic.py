@@ -11,8 +11,8 @@ import random
 import pytest
 import z3
 
-from bftcheck.config import Config
 from bftcheck.model import TendermintModel
+from bftcheck.model.config import Config
 from bftcheck.model.mutants import MUTANTS
 from bftcheck.model.symbolic import SymbolicRules
 from bftcheck.presets import preset

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bftcheck.config import Config
 from bftcheck.model import compiled, mutants, symbolic, tendermint
+from bftcheck.model.config import Config
 from bftcheck.model.mutants import BACKENDS, MUTANTS, Mutant, VariantUnsupported
 from bftcheck.spec import mc
 from helpers import run_cli

@@ -125,8 +125,8 @@ def test_mutant_matrix_with_induct(capsys):
 
 
 def test_matrix_bmc_cell():
-    from bftcheck.config import Config
     from bftcheck.matrix import run_bmc
+    from bftcheck.model.config import Config
     from bftcheck.model.mutants import MUTANTS
 
     cell = run_bmc(Config(**MUTANTS["weak-quorum"].catch, mutant="weak-quorum"), 9)

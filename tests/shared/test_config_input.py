@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bftcheck.config import Config, ConfigError, Origin
+from bftcheck.model.config import Config, ConfigError, Origin
 from helpers import run_cli
 
 

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import pytest
 
 from bftcheck import matrix, stop
-from bftcheck.config import Config
+from bftcheck.model.config import Config
 from bftcheck.model.mutants import MUTANTS
 from helpers import seconds_to_exit
 

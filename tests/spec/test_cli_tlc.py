@@ -13,8 +13,8 @@ import pytest
 
 from bftcheck.checker.bfs import check
 from bftcheck.cli import main
-from bftcheck.config import Config
 from bftcheck.model import TendermintModel
+from bftcheck.model.config import Config
 from bftcheck.spec import mc, tlc
 from bftcheck.trace import Step, Trace, from_path
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bftcheck.checker.bfs import check
-from bftcheck.config import Config
 from bftcheck.model import TendermintModel
+from bftcheck.model.config import Config
 from bftcheck.presets import preset
 from bftcheck.spec import bridge, tlc
 from bftcheck.spec.values import TlaFunction, TlaSet, TlaSyntaxError, parse, parse_state, write
