@@ -36,16 +36,16 @@ __all__ = ["EXIT_CLAIM_REFUTED", "EXIT_INCOMPLETE", "EXIT_INTERNAL", "EXIT_OK", 
 from bftcheck import cli_fuzz, cli_mutants, cli_prove, cli_replay, cli_tlc, cli_z3
 from bftcheck.cli_common import (
     Parser,
-    _config_options,
-    _output_options,
-    _print_trace,
-    _progress,
-    _write_traces,
     build_model,
     check_outputs,
+    config_options,
+    output_options,
     positive_int,
     positive_number,
+    print_progress,
+    print_trace,
     report_output_error,
+    write_traces,
 )
 from bftcheck.memory import DEFAULT_SHARE
 
@@ -77,13 +77,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"bftcheck check: {vocabulary(model).describe_config(cfg)}", flush=True)
     result = check(model, chosen, Limits(args.max_states, args.max_seconds, budget),
-                   progress=None if args.quiet else _progress)
+                   progress=None if args.quiet else print_progress)
     traces = {}
     for p in chosen:
         if p.kind != "sometimes" and p.name in result.paths:
             traces[p.name] = from_path(model, cfg, result.paths[p.name], p.name)
     first = next(iter(traces.values()), None)
-    error = _write_traces(args, model, first)
+    error = write_traces(args, model, first)
     code = result.exit_code()
     explicit_witness = [p.name for p in chosen if p.kind == "sometimes"
                         and args.property and result.verdicts[p.name] == "not witnessed"]
@@ -117,7 +117,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         verdict = result.verdicts[p.name]
         at = f" (depth {result.found_at[p.name]})" if p.name in result.found_at else ""
         print(f"  {p.name:<{width}}  {verdict}{at}")
-    _print_trace(args, model, first, error)
+    print_trace(args, model, first, error)
     verdict_line = {
         EXIT_OK: "all checked properties hold" if result.complete else
                  "every checked property was decided",
@@ -162,7 +162,7 @@ def make_parser() -> Parser:
                         help="on an internal error, print the traceback instead of a file name")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     c = sub.add_parser("check", help="explore every reachable state and check properties")
-    _config_options(c)
+    config_options(c)
     c.add_argument("--property", action="append", metavar="NAME",
                    help="check only this property (repeatable)")
     c.add_argument("--max-states", type=positive_int, metavar="N",
@@ -172,7 +172,7 @@ def make_parser() -> Parser:
     c.add_argument("--max-memory", metavar="SIZE",
                    help="stop before the resident memory passes SIZE, e.g. 4G (default: "
                         f"{int(DEFAULT_SHARE * 100)}%% of the memory available at the start)")
-    _output_options(c)
+    output_options(c)
     c.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     c.set_defaults(func=cmd_check)
     cli_fuzz.add_parser(sub)

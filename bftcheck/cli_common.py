@@ -27,7 +27,7 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def _config_options(p: argparse.ArgumentParser) -> None:
+def config_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("configuration (a preset or file, then overrides)")
     src = g.add_mutually_exclusive_group()
     src.add_argument("--preset", help=f"a named configuration (default {DEFAULT_PRESET}; "
@@ -57,13 +57,13 @@ def _config_options(p: argparse.ArgumentParser) -> None:
                    help="a setting of the --model plug-in (repeatable), e.g. --set processes=4")
 
 
-def _output_options(p: argparse.ArgumentParser, trace: str = "the counterexample") -> None:
+def output_options(p: argparse.ArgumentParser, trace: str = "the counterexample") -> None:
     p.add_argument("--trace-out", metavar="FILE", help=f"write {trace} as ITF JSON")
     p.add_argument("--trace-html", metavar="FILE", help=f"write {trace} as HTML")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
 
-def _parse_powers(text: str, flag: str = "--powers") -> tuple[int, ...]:
+def parse_powers(text: str, flag: str = "--powers") -> tuple[int, ...]:
     from bftcheck.model.config import shown
 
     parts = [x.strip() for x in text.split(",")]
@@ -111,7 +111,7 @@ def build_config(args: argparse.Namespace) -> Config:
         changes["powers"] = (1,) * args.validators
         flags.add("validators")
     if args.powers is not None:
-        changes["powers"] = _parse_powers(args.powers)
+        changes["powers"] = parse_powers(args.powers)
         flags.add("powers")
     for key in ("byzantine", "byz_budget", "heights", "rounds", "values", "mutant",
                 "max_partitions"):
@@ -213,7 +213,7 @@ def check_outputs(args: argparse.Namespace) -> None:
             _writable(path, "--" + flag.replace("_", "-"))
 
 
-def _write_traces(args: argparse.Namespace, model: Any, trace: Any) -> OutputError | None:
+def write_traces(args: argparse.Namespace, model: Any, trace: Any) -> OutputError | None:
     """--trace-out (ITF) and --trace-html, only when there is a trace. A write
     that fails after the work is returned, not raised: the caller prints its
     verdicts first, then the one line, and exits 2."""
@@ -239,14 +239,14 @@ def report_output_error(error: OutputError | None, code: int) -> int:
     return EXIT_USAGE
 
 
-def _progress(info: dict[str, float]) -> None:
+def print_progress(info: dict[str, float]) -> None:
     rate = info["distinct"] / info["elapsed"] if info["elapsed"] else 0
     print(f"  {int(info['distinct']):,} distinct, {int(info['generated']):,} generated, "
           f"queue {int(info['queued']):,}, depth {int(info['depth'])}, "
           f"{rate:,.0f} states/s, {info['elapsed']:.1f} s", file=sys.stderr, flush=True)
 
 
-def _print_trace(args: argparse.Namespace, model: Any, trace: Any,
+def print_trace(args: argparse.Namespace, model: Any, trace: Any,
                  error: OutputError | None = None) -> None:
     """The counterexample as a story, and where --trace-out/--trace-html wrote it
     (nothing is claimed written when `error` says the write failed)."""

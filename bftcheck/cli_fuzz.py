@@ -9,15 +9,15 @@ import sys
 from typing import Any
 
 from bftcheck.cli_common import (
-    _config_options,
-    _print_trace,
-    _write_traces,
     build_model,
     check_outputs,
+    config_options,
     positive_int,
     positive_number,
+    print_trace,
     report_output_error,
     seed_int,
+    write_traces,
 )
 from bftcheck.model.config import ConfigError
 from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, EXIT_VIOLATION
@@ -78,7 +78,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         trace = from_path(model, cfg, out.path, out.violated)
         if not _confirmed(model, cfg, trace, out.violated):
             trace, unconfirmed = None, True  # never reported as a violation
-    error = _write_traces(args, model, trace)
+    error = write_traces(args, model, trace)
     # the time limit ended the search before its budget: a limit, like check's
     timed_out = out.stopped.startswith("time limit") and out.examples < args.max_examples
     if trace is not None:
@@ -141,7 +141,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
               f"{out.seconds:.1f} s; {out.stopped}); fuzzing is not exhaustive, so this "
               f"is not a proof (exit {final})")
         return final
-    _print_trace(args, model, trace, error)
+    print_trace(args, model, trace, error)
     print()
     print(f"re-run: {rerun}")
     if out.reproduce:
@@ -183,7 +183,7 @@ def _rerun_args(args: argparse.Namespace) -> list[str]:
 def add_parser(sub: Any) -> None:
     f = sub.add_parser("fuzz", help="Hypothesis stateful fuzzing for configurations too "
                        "big to enumerate")
-    _config_options(f)
+    config_options(f)
     f.add_argument("--property", action="append", metavar="NAME",
                    help="check only this safety property (repeatable)")
     f.add_argument("--max-examples", type=positive_int, default=1000, metavar="N",

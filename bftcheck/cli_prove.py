@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from bftcheck.cli_common import _parse_powers
+from bftcheck.cli_common import parse_powers
 from bftcheck.model.config import Config, ConfigError, Origin
 from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
 
@@ -34,7 +34,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
         if args.faulty_below is not None:
             raise ConfigError("--faulty-below is for the parameterised proof; with --powers "
                               "give --faulty-power")
-        powers = list(_parse_powers(args.powers))
+        powers = list(parse_powers(args.powers))
         # the same checks as everywhere, naming the flag prove has
         Config(powers=tuple(powers)).validated(Origin(flags=frozenset({"powers"})))
         total = sum(powers)

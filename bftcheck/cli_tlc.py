@@ -10,12 +10,12 @@ from typing import Any
 
 from bftcheck.cli_common import (
     Parser,
-    _config_options,
-    _print_trace,
-    _write_traces,
     build_config,
     check_outputs,
+    config_options,
+    print_trace,
     report_output_error,
+    write_traces,
 )
 from bftcheck.model.config import Config, ConfigError, shown
 from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
@@ -85,7 +85,7 @@ def cmd_tlc(args: argparse.Namespace) -> int:
     out = tlc.check(cfg, chosen, tools, args.workers, model, progress=_tlc_progress(args))
     result = out.result
     first = next(iter(out.traces.values()), None)
-    error = _write_traces(args, model, first)
+    error = write_traces(args, model, first)
     code = result.exit_code()
     if code == EXIT_OK and args.property and NOT_WITNESSED in result.verdicts.values():
         code = EXIT_VIOLATION
@@ -118,7 +118,7 @@ def cmd_tlc(args: argparse.Namespace) -> int:
     width = max(len(n) for n in chosen)
     for name in chosen:
         print(f"  {name:<{width}}  {_verdict_text(result, name)}")
-    _print_trace(args, model, first, error)
+    print_trace(args, model, first, error)
     violated = [n for n, v in result.verdicts.items() if v in (VIOLATED, NOT_WITNESSED)
                 and (v == VIOLATED or args.property)]
     undecided = [n for n, v in result.verdicts.items() if v == UNKNOWN]
@@ -191,7 +191,7 @@ def _tlc_options(p: argparse.ArgumentParser) -> None:
 
 def add_parsers(sub: Any) -> None:
     t = sub.add_parser("tlc", help="check the TLA+ twin of the model with TLC")
-    _config_options(t)
+    config_options(t)
     t.add_argument("--property", action="append", metavar="NAME",
                    help="check only this property (repeatable)")
     t.add_argument("--workers", type=int, default=1, metavar="W",
@@ -201,13 +201,13 @@ def add_parsers(sub: Any) -> None:
     t.set_defaults(func=cmd_tlc)
     x = sub.add_parser("crossval", help="run bftcheck and TLC on one configuration and "
                        "compare counts, verdicts, depths and counterexamples")
-    _config_options(x)
+    config_options(x)
     _tlc_options(x)
     x.set_defaults(func=cmd_crossval)
     s = sub.add_parser("spec", help="the TLA+ twin: export it with MC files for TLC")
     ssub = s.add_subparsers(dest="spec_command", required=True, parser_class=Parser)
     e = ssub.add_parser("export", help="write Tendermint.tla, MC.tla and MC.cfg to a directory")
-    _config_options(e)
+    config_options(e)
     e.add_argument("--out", required=True, metavar="DIR", help="directory to write into")
     e.add_argument("--force", action="store_true", help="overwrite existing files")
     e.set_defaults(func=cmd_spec)

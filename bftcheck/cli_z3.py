@@ -8,14 +8,14 @@ import json
 from typing import Any
 
 from bftcheck.cli_common import (
-    _config_options,
-    _output_options,
-    _print_trace,
-    _write_traces,
     build_config,
     check_outputs,
+    config_options,
+    output_options,
     positive_number,
+    print_trace,
     report_output_error,
+    write_traces,
 )
 from bftcheck.model.config import Config, ConfigError
 from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
@@ -92,7 +92,7 @@ def cmd_bmc(args: argparse.Namespace) -> int:
     traces = {name: from_states(model, cfg, result.paths[name], name) for name in chosen
               if name in result.found}
     first = next(iter(traces.values()), None)
-    error = _write_traces(args, model, first)
+    error = write_traces(args, model, first)
     if result.found:
         code = EXIT_VIOLATION
     elif result.stopped:
@@ -143,7 +143,7 @@ def cmd_bmc(args: argparse.Namespace) -> int:
     for name in chosen:
         at = f" (depth {result.found[name]})" if name in result.found else ""
         print(f"  {name:<{width}}  {verdict(name)}{at}")
-    _print_trace(args, model, first, error)
+    print_trace(args, model, first, error)
     if result.depth >= 0:
         so_far = f"no violation found up to depth {result.depth}"
     else:
@@ -298,7 +298,7 @@ def _z3_timeout_option(p: argparse.ArgumentParser) -> None:
 
 def add_parsers(sub: Any) -> None:
     b = sub.add_parser("bmc", help="Z3 bounded model checking: a violation within K steps?")
-    _config_options(b)
+    config_options(b)
     b.add_argument("--depth", type=int, required=True, metavar="K",
                    help="unroll the transition relation up to K steps")
     b.add_argument("--property", action="append", metavar="NAME",
@@ -306,11 +306,11 @@ def add_parsers(sub: Any) -> None:
     b.add_argument("--max-seconds", type=positive_number, metavar="S",
                    help="stop after the depth that passes S seconds (exit 3)")
     _z3_timeout_option(b)
-    _output_options(b)
+    output_options(b)
     b.set_defaults(func=cmd_bmc)
     i = sub.add_parser("induct", help="Z3: is an invariant inductive, and does it imply "
                        "the safety properties?")
-    _config_options(i)
+    config_options(i)
     i.add_argument("--invariant", action="append", metavar="NAME",
                    help="agreement-inductive (default, the shipped strengthening), one of "
                         "its conjuncts, or a safety property; repeatable (conjoined)")

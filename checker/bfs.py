@@ -14,6 +14,7 @@ import resource
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bftcheck import stop
 from bftcheck.checker.core import COMPILED, StateSpace
@@ -147,6 +148,35 @@ def _state_at(model: Model, successors: Callable[[bytes], tuple[list[bytes], lis
     return state
 
 
+def _judge_graphs(model: Model, successors: Any, space: StateSpace, graph: GraphRecorder,
+                  graph_props: list[Property], found: dict[str, Path],
+                  found_at: dict[str, int]) -> str | None:
+    """Judge each graph property on the whole state graph, adding what fails
+    to `found`; the reason, if a stop request cut the analysis short."""
+    for i, p in enumerate(graph_props):
+        if stop.requested():
+            return f"{stop.requested()} while judging {p.name}"
+        judged = judge_graph(model, successors, space, graph, i, p)
+        if judged is not None:
+            found[p.name], found_at[p.name] = judged
+    return None
+
+
+def _verdicts(properties: Sequence[Property], found: dict[str, Path], complete: bool,
+              judged_graph: bool) -> dict[str, str]:
+    """A property found is violated (or witnessed); one not found holds (or is
+    not witnessed) only if the search that would have found it is complete."""
+    verdicts: dict[str, str] = {}
+    for p in properties:
+        decided = judged_graph if p.kind in GRAPH_KINDS else complete
+        if p.kind != "sometimes":
+            verdicts[p.name] = VIOLATED if p.name in found else (HOLDS if decided else UNKNOWN)
+        else:
+            verdicts[p.name] = WITNESSED if p.name in found else (
+                NOT_WITNESSED if complete else UNKNOWN)
+    return verdicts
+
+
 def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(),
           progress: Progress | None = None, progress_every: float = 1.0) -> Result:
     """Explore every reachable state (within limits) and check `properties`."""
@@ -271,22 +301,11 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
         stopped = DECIDED
     judged_graph = complete
     if graph is not None and complete:
-        for i, p in enumerate(graph_props):
-            if stop.requested():  # the state graph is whole, its analysis is not
-                stopped, judged_graph = f"{stop.requested()} while judging {p.name}", False
-                break
-            judged = judge_graph(model, successors, space, graph, i, p)
-            if judged is not None:
-                found[p.name], found_at[p.name] = judged
+        why = _judge_graphs(model, successors, space, graph, graph_props, found, found_at)
+        if why is not None:  # the state graph is whole, its analysis is not
+            stopped, judged_graph = why, False
     complete = complete and judged_graph
-    verdicts: dict[str, str] = {}
-    for p in properties:
-        decided = judged_graph if p.kind in GRAPH_KINDS else complete
-        if p.kind != "sometimes":
-            verdicts[p.name] = VIOLATED if p.name in found else (HOLDS if decided else UNKNOWN)
-        else:
-            verdicts[p.name] = WITNESSED if p.name in found else (
-                NOT_WITNESSED if complete else UNKNOWN)
+    verdicts = _verdicts(properties, found, complete, judged_graph)
     return Result(
         engine="check", verdicts=verdicts, complete=complete, distinct_states=len(space),
         generated_states=generated, depth=depth, seconds=time.perf_counter() - start,

@@ -5,7 +5,8 @@ The engines here know nothing about Tendermint. A symbolic model supplies
 `value(z3_model, s)` (a state's bytes), and its properties as
 `state_properties()` / `step_properties()`: name -> formula. The bytes of
 every state Z3 finds are the model's own encoding, so a path found here is
-labelled and re-checked by the explicit model (see `bftcheck/smtrun.py`).
+labelled and re-checked by the explicit model (`trace.from_states`, which
+the bmc and induct commands of `bftcheck/cli_z3.py` call).
 
 BMC unrolls the transition relation one step at a time in one incremental
 solver and asks, at each depth d, whether a property can fail in the d-th

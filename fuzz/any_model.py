@@ -15,7 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 
 from bftcheck.checker.interface import Model
 from bftcheck.checker.result import Path
-from bftcheck.fuzz.machine import PropertyViolation
+from bftcheck.fuzz.machine import PropertyViolation, add_rule
 
 DEFAULT_STEPS = 50
 OTHER = "other actors"
@@ -91,7 +91,7 @@ def machine_for_model(model: Model, name: str, properties: list[str] | None = No
             return 0
 
     for actor in actors:
-        _add_rule(Machine, actor)
+        add_rule(Machine, actor, "actor_" + "".join(c if c.isalnum() else "_" for c in actor))
     Machine.__name__ = Machine.__qualname__ = name
     Machine.model = model  # type: ignore[attr-defined]
     return Machine
@@ -111,13 +111,3 @@ def _actors(model: Model, limit: int = 10_000) -> list[str]:
                 seen.add(t)
                 queue.append(t)
     return list(actors)
-
-
-def _add_rule(machine: type, actor: str) -> None:
-    def step(self: Any, data: Any) -> None:
-        self.take(actor, data)
-
-    step.__name__ = "actor_" + "".join(c if c.isalnum() else "_" for c in actor)
-    step = rule(data=st.data())(step)
-    step = precondition(lambda self: bool(self.options(actor)))(step)
-    setattr(machine, step.__name__, step)

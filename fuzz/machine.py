@@ -84,52 +84,6 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
     if lay.partitioned:
         rule_names.append(NETWORK_RULE)
 
-    def rule_of(name: str, before: bytes, after: bytes) -> str:
-        """The (validator, family) rule an action belongs to: the validator is
-        the one whose local variables the step changed."""
-        if name in ("Split", "Heal"):
-            return NETWORK_RULE
-        who = mover(lay, before, after)
-        if after[budget_at] > before[budget_at]:
-            return f"{validators[who]}_byzantine"
-        for fam, names in FAMILIES.items():
-            if name in names:
-                return f"{validators[who]}_{fam}"
-        raise ValueError(f"action {name} belongs to no family")
-
-    def split_support(s: bytes) -> int:
-        """How close a height is to a fork: over pairs of different values, the
-        smaller of their best precommit support (power, any round), maximised."""
-        best = 0
-        for h in range(lay.H):
-            support: dict[int, int] = {}
-            for r in range(lay.R):
-                tally: dict[int, int] = {}
-                for ci, i in enumerate(lay.correct):
-                    c = s[lay.precommit(ci, h, r)]
-                    if c > 1:
-                        tally[c] = tally.get(c, 0) + lay.powers[i]
-                for bi, i in enumerate(lay.byzantine):
-                    mask = s[lay.byz_precommit(bi, h, r)]
-                    for c in lay.valid_codes:
-                        if mask >> c & 1:
-                            tally[c] = tally.get(c, 0) + lay.powers[i]
-                for c, p in tally.items():
-                    support[c] = max(support.get(c, 0), p)
-            if len(support) >= 2:
-                best = max(best, sorted(support.values())[-2])
-        return best
-
-    def precommitted_values(s: bytes) -> int:
-        """The most distinct valid values correct validators precommitted at one
-        height (any rounds): two means a certificate for each may exist."""
-        best = 0
-        for h in range(lay.H):
-            values = {s[lay.precommit(ci, h, r)] for ci in range(len(lay.correct))
-                      for r in range(lay.R)} & set(lay.valid_codes)
-            best = max(best, len(values))
-        return best
-
     class Machine(RuleBasedStateMachine):
         last_run: Path | None = None
         last_violation: str | None = None
@@ -158,7 +112,7 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
                 states, names = model.successor_states(s)
                 groups: dict[str, list[tuple[int, bytes, str]]] = {r: [] for r in rule_names}
                 for k, (t, name) in enumerate(zip(states, names, strict=True)):
-                    groups[rule_of(name, s, t)].append((k, t, name))
+                    groups[_rule_of(lay, validators, name, s, t)].append((k, t, name))
                 self._cache = (s, groups)
             return self._cache[1][family]
 
@@ -177,8 +131,8 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
             self.max_round = max(self.max_round, *rounds)
             locked = {after[b + LOCKED_VALUE] for b in lay.local} - {0}
             self.max_locked = max(self.max_locked, len(locked))
-            self.max_split = max(self.max_split, split_support(after))
-            self.max_precommitted = max(self.max_precommitted, precommitted_values(after))
+            self.max_split = max(self.max_split, _split_support(lay, after))
+            self.max_precommitted = max(self.max_precommitted, _precommitted_values(lay, after))
             if name == "Heal":
                 self.healed = True
             if self.healed:  # how far behind a validator is after a heal
@@ -219,29 +173,10 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
             if lay.partitioned:
                 target(float(self.max_lag), label="heights behind after a heal")
 
-    def add_rule(family: str) -> None:
-        def step(self: Machine, data: Any) -> None:
-            self.take(family, data)
-
-        step.__name__ = family
-        step = rule(data=st.data())(step)
-        step = precondition(lambda self: bool(self.options(family)))(step)
-        setattr(Machine, family, step)
-
     for name in rule_names:
-        add_rule(name)
-
-    def add_invariant(name: str, check: Callable[[bytes], bool]) -> None:
-        def holds(self: Machine) -> None:
-            if self.state is not None and not check(self.state):
-                Machine.last_violation = name
-                raise PropertyViolation(name)
-
-        holds.__name__ = f"invariant_{name.replace('-', '_')}"
-        setattr(Machine, holds.__name__, invariant()(holds))
-
+        add_rule(Machine, name)
     for p in state_props:
-        add_invariant(p.name, p.check)
+        _add_invariant(Machine, p.name, p.check)
 
     Machine.__name__ = Machine.__qualname__ = f"Tendermint_{_slug(cfg)}"
     Machine.model = model  # type: ignore[attr-defined]
@@ -249,6 +184,78 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
         max_examples=100, stateful_step_count=max_steps, deadline=None,
         suppress_health_check=list(HealthCheck))
     return Machine
+
+
+def add_rule(machine: type, family: str, name: str | None = None) -> None:
+    """A rule (called `name`, default `family`) that takes one of the enabled
+    actions of `family`: the machine's `options(family)` and `take(family, data)`."""
+    def step(self: Any, data: Any) -> None:
+        self.take(family, data)
+
+    step.__name__ = name or family
+    step = rule(data=st.data())(step)
+    step = precondition(lambda self: bool(self.options(family)))(step)
+    setattr(machine, step.__name__, step)
+
+
+def _add_invariant(machine: Any, name: str, check: Callable[[bytes], bool]) -> None:
+    """An invariant that raises PropertyViolation where `check` fails."""
+    def holds(self: Any) -> None:
+        if self.state is not None and not check(self.state):
+            machine.last_violation = name
+            raise PropertyViolation(name)
+
+    holds.__name__ = f"invariant_{name.replace('-', '_')}"
+    setattr(machine, holds.__name__, invariant()(holds))
+
+
+def _rule_of(lay: Any, validators: list[str], name: str, before: bytes, after: bytes) -> str:
+    """The (validator, family) rule an action belongs to: the validator is
+    the one whose local variables the step changed."""
+    if name in ("Split", "Heal"):
+        return NETWORK_RULE
+    who = mover(lay, before, after)
+    if after[lay.budget_used] > before[lay.budget_used]:
+        return f"{validators[who]}_byzantine"
+    for fam, names in FAMILIES.items():
+        if name in names:
+            return f"{validators[who]}_{fam}"
+    raise ValueError(f"action {name} belongs to no family")
+
+
+def _split_support(lay: Any, s: bytes) -> int:
+    """How close a height is to a fork: over pairs of different values, the
+    smaller of their best precommit support (power, any round), maximised."""
+    best = 0
+    for h in range(lay.H):
+        support: dict[int, int] = {}
+        for r in range(lay.R):
+            tally: dict[int, int] = {}
+            for ci, i in enumerate(lay.correct):
+                c = s[lay.precommit(ci, h, r)]
+                if c > 1:
+                    tally[c] = tally.get(c, 0) + lay.powers[i]
+            for bi, i in enumerate(lay.byzantine):
+                mask = s[lay.byz_precommit(bi, h, r)]
+                for c in lay.valid_codes:
+                    if mask >> c & 1:
+                        tally[c] = tally.get(c, 0) + lay.powers[i]
+            for c, p in tally.items():
+                support[c] = max(support.get(c, 0), p)
+        if len(support) >= 2:
+            best = max(best, sorted(support.values())[-2])
+    return best
+
+
+def _precommitted_values(lay: Any, s: bytes) -> int:
+    """The most distinct valid values correct validators precommitted at one
+    height (any rounds): two means a certificate for each may exist."""
+    best = 0
+    for h in range(lay.H):
+        values = {s[lay.precommit(ci, h, r)] for ci in range(len(lay.correct))
+                  for r in range(lay.R)} & set(lay.valid_codes)
+        best = max(best, len(values))
+    return best
 
 
 def _slug(cfg: Config) -> str:

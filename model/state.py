@@ -1,8 +1,8 @@
 """The model state as one flat, canonical byte string, and its readable view.
 
 The state *is* its encoding: every engine stores and hashes these bytes, and
-the rules in `rules.py` read and write them through the offsets of a `Layout`.
-This keeps states compact (tens of bytes) and makes a compiled successor
+the rules in `tendermint.py` (and `_rules_c.pyx`) read and write them through
+the offsets of a `Layout`. This keeps states compact (tens of bytes) and makes a compiled successor
 function a drop-in replacement later. `view()` turns the bytes into named
 variables for traces, ITF and replay; `from_view()` is its inverse.
 
