@@ -312,7 +312,13 @@ def main() -> None:
         return
     lines += kept_section(out, TLC_HEADING)  # recorded by --tlc, which takes minutes
     lines += kept_section(out, "## Z3 engines")  # recorded by --z3, which takes minutes
+    lines += kept_section(out, BEFORE_AFTER)  # two installs side by side, by hand
     _write(out, "\n".join(lines) + "\n")
+
+
+# Speed before and after a change: two checkouts installed side by side and
+# run alternately in one session (see the section for the commands).
+BEFORE_AFTER = "## Before and after"
 
 
 def readme_examples() -> None:
