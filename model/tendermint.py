@@ -28,7 +28,7 @@ trigger holds, and triggers only grow.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from bftcheck.checker.interface import Action, Property
 from bftcheck.model import blocksync
@@ -64,6 +64,26 @@ from bftcheck.model.story import TendermintVocabulary
 VARIANTS = frozenset({"weak-quorum", "no-lock", "decide-on-prevotes", "unlock-on-new-round",
                       "accept-invalid", "decide-stays-in-height", "no-block-sync",
                       "unverified-sync", "regossip-all-heights"})
+
+
+class _Turn(NamedTuple):
+    """What the rules of one validator's turn read: the state, who moves (ci,
+    the validator index me, its name p, whose view it reads), where its local
+    state is (b) and what it holds, and where its votes of round r go."""
+
+    s: bytes
+    ci: int
+    b: int
+    h: int
+    r: int
+    step: int
+    me: int
+    p: str
+    viewer: int | None
+    locked_value: int
+    locked_round: int
+    prevote_at: int
+    precommit_at: int
 
 
 class TendermintModel:
@@ -336,105 +356,136 @@ class TendermintModel:
 
     # -- Algorithm 1, one validator --------------------------------------------
     def _validator_steps(self, s: bytes, ci: int, b: int, h: int) -> Iterator[tuple[Action, bytes]]:
-        lay, tally, mutant = self.lay, self.tally, self.mutant
-        me = lay.correct[ci]
-        p = self.names[me]
-        viewer = self._viewer(ci)
-        r, step = s[b + ROUND], s[b + STEP]
-        locked_value, locked_round = s[b + LOCKED_VALUE], s[b + LOCKED_ROUND] - 1
-        prevote_at = lay.prevote(ci, h, r)
-        precommit_at = lay.precommit(ci, h, r)
-        vname = lay.value_name
-
+        """Every step of correct validator ci (local state at offset b, working on
+        height h), rule by rule in Algorithm 1's order."""
+        t = self._turn(s, ci, b, h)
+        step, r = t.step, t.r
         if step == PROPOSE:
-            for v, vr, pdraw in self._proposals(s, h, r, viewer):
-                if vr == -1:
-                    # lines 22-27
-                    ok = self.valid(v) and (
-                        locked_round == -1 or locked_value == v or mutant == "no-lock"
-                    )
-                    pol_draws: list[Draw] = [()]
-                    line = 22
-                elif vr < r:
-                    # lines 28-33: a proof-of-lock, 2f + 1 prevotes for v in round vr
-                    pol_draws = tally.for_value(s, PREVOTE_KIND, h, vr, v, viewer=viewer)
-                    ok = self.valid(v) and (
-                        locked_round <= vr
-                        or locked_value == v
-                        or mutant == "no-lock"
-                    )
-                    line = 28
-                else:
+            yield from self._propose_steps(t)  # lines 22-33, 57-60
+        if step >= PREVOTE and s[b + VALID_ROUND] - 1 < r:
+            # "for the first time" in round r: validRound < r until it fires
+            yield from self._lock_steps(t)  # lines 36-43
+        if step == PREVOTE:
+            yield from self._prevote_quorum_steps(t)  # lines 34-35, 44-46, 61-64
+        if r + 1 < self.lay.R:
+            yield from self._precommit_quorum_steps(t)  # lines 47-48, 65-67
+        yield from self._decide_steps(t)  # lines 49-54
+        if r + 1 < self.lay.R:
+            yield from self._round_skip_steps(t)  # lines 55-56
+
+    def _turn(self, s: bytes, ci: int, b: int, h: int) -> _Turn:
+        lay = self.lay
+        r, me = s[b + ROUND], lay.correct[ci]
+        return _Turn(s, ci, b, h, r, s[b + STEP], me, self.names[me], self._viewer(ci),
+                     s[b + LOCKED_VALUE], s[b + LOCKED_ROUND] - 1, lay.prevote(ci, h, r),
+                     lay.precommit(ci, h, r))
+
+    def _propose_steps(self, t: _Turn) -> Iterator[tuple[Action, bytes]]:
+        lay, tally, mutant, vname = self.lay, self.tally, self.mutant, self.lay.value_name
+        s, ci, b, h, r = t.s, t.ci, t.b, t.h, t.r
+        me, p, viewer, locked_value = t.me, t.p, t.viewer, t.locked_value
+        locked_round, prevote_at = t.locked_round, t.prevote_at
+        for v, vr, pdraw in self._proposals(s, h, r, viewer):
+            if vr == -1:
+                # lines 22-27
+                ok = self.valid(v) and (
+                    locked_round == -1 or locked_value == v or mutant == "no-lock"
+                )
+                pol_draws: list[Draw] = [()]
+                line = 22
+            elif vr < r:
+                # lines 28-33: a proof-of-lock, 2f + 1 prevotes for v in round vr
+                pol_draws = tally.for_value(s, PREVOTE_KIND, h, vr, v, viewer=viewer)
+                ok = self.valid(v) and (
+                    locked_round <= vr
+                    or locked_value == v
+                    or mutant == "no-lock"
+                )
+                line = 28
+            else:
+                continue
+            vote = v if ok else NIL
+            for pol in pol_draws:
+                buf = self._successor(s, (pdraw, pol))
+                if buf is None:
                     continue
-                vote = v if ok else NIL
-                for pol in pol_draws:
+                self._send(buf, prevote_at, vote, me)
+                buf[b + STEP] = PREVOTE
+                detail = f"h{h} r{r} {vname(vote)} on proposal {vname(v)} vr{vr}"
+                yield Action("Prevote", p, detail, line), bytes(buf)
+        if lay.proposer(h, r) != lay.correct[ci]:
+            # lines 57-60: OnTimeoutPropose (guarded by step = propose)
+            buf = bytearray(s)
+            self._send(buf, prevote_at, NIL, me)
+            buf[b + STEP] = PREVOTE
+            yield Action("TimeoutPropose", p, f"h{h} r{r}: prevote nil", 57), bytes(buf)
+
+    def _lock_steps(self, t: _Turn) -> Iterator[tuple[Action, bytes]]:
+        tally, vname = self.tally, self.lay.value_name
+        s, b, h, r, step = t.s, t.b, t.h, t.r, t.step
+        me, p, viewer, precommit_at = t.me, t.p, t.viewer, t.precommit_at
+        # lines 36-43, "for the first time" in round r: validRound < r until it fires
+        by_value: dict[int, list[Draw]] = {}
+        for v, _vr, pdraw in self._proposals(s, h, r, viewer):
+            if self.valid(v):
+                by_value.setdefault(v, []).append(pdraw)
+        for v, pdraws in by_value.items():
+            if () in pdraws:
+                pdraws = [()]  # a proposal for v is already there: draw none
+            for pdraw in pdraws:
+                for pol in tally.for_value(s, PREVOTE_KIND, h, r, v, viewer=viewer):
                     buf = self._successor(s, (pdraw, pol))
                     if buf is None:
                         continue
-                    self._send(buf, prevote_at, vote, me)
-                    buf[b + STEP] = PREVOTE
-                    detail = f"h{h} r{r} {vname(vote)} on proposal {vname(v)} vr{vr}"
-                    yield Action("Prevote", p, detail, line), bytes(buf)
-            if lay.proposer(h, r) != lay.correct[ci]:
-                # lines 57-60: OnTimeoutPropose (guarded by step = propose)
-                buf = bytearray(s)
-                self._send(buf, prevote_at, NIL, me)
-                buf[b + STEP] = PREVOTE
-                yield Action("TimeoutPropose", p, f"h{h} r{r}: prevote nil", 57), bytes(buf)
+                    if step == PREVOTE:
+                        buf[b + LOCKED_VALUE] = v  # line 38
+                        buf[b + LOCKED_ROUND] = r + 1  # line 39
+                        self._send(buf, precommit_at, v, me)  # line 40
+                        buf[b + STEP] = PRECOMMIT  # line 41
+                        what = f"h{h} r{r} {vname(v)}, lock {vname(v)}"
+                        name = "Precommit"
+                    else:
+                        what = f"h{h} r{r} valid value {vname(v)}"
+                        name = "UpdateValid"
+                    buf[b + VALID_VALUE] = v  # line 42
+                    buf[b + VALID_ROUND] = r + 1  # line 43
+                    yield Action(name, p, what, 36), bytes(buf)
 
-        if step >= PREVOTE and s[b + VALID_ROUND] - 1 < r:
-            # lines 36-43, "for the first time" in round r: validRound < r until it fires
-            by_value: dict[int, list[Draw]] = {}
-            for v, _vr, pdraw in self._proposals(s, h, r, viewer):
-                if self.valid(v):
-                    by_value.setdefault(v, []).append(pdraw)
-            for v, pdraws in by_value.items():
-                if () in pdraws:
-                    pdraws = [()]  # a proposal for v is already there: draw none
-                for pdraw in pdraws:
-                    for pol in tally.for_value(s, PREVOTE_KIND, h, r, v, viewer=viewer):
-                        buf = self._successor(s, (pdraw, pol))
-                        if buf is None:
-                            continue
-                        if step == PREVOTE:
-                            buf[b + LOCKED_VALUE] = v  # line 38
-                            buf[b + LOCKED_ROUND] = r + 1  # line 39
-                            self._send(buf, precommit_at, v, me)  # line 40
-                            buf[b + STEP] = PRECOMMIT  # line 41
-                            what = f"h{h} r{r} {vname(v)}, lock {vname(v)}"
-                            name = "Precommit"
-                        else:
-                            what = f"h{h} r{r} valid value {vname(v)}"
-                            name = "UpdateValid"
-                        buf[b + VALID_VALUE] = v  # line 42
-                        buf[b + VALID_ROUND] = r + 1  # line 43
-                        yield Action(name, p, what, 36), bytes(buf)
+    def _prevote_quorum_steps(self, t: _Turn) -> Iterator[tuple[Action, bytes]]:
+        tally = self.tally
+        s, b, h, r = t.s, t.b, t.h, t.r
+        me, p, viewer, precommit_at = t.me, t.p, t.viewer, t.precommit_at
+        # lines 44-46: 2f + 1 nil prevotes
+        for draw in tally.for_value(s, PREVOTE_KIND, h, r, NIL, viewer=viewer):
+            buf = self._successor(s, (draw,))
+            if buf is None:
+                continue
+            self._send(buf, precommit_at, NIL, me)
+            buf[b + STEP] = PRECOMMIT
+            yield Action("Precommit", p, f"h{h} r{r} nil on nil prevotes", 44), bytes(buf)
+        # lines 34-35 and 61-64: OnTimeoutPrevote after 2f + 1 prevotes for anything
+        if tally.any_quorum(s, PREVOTE_KIND, h, r, viewer):
+            buf = bytearray(s)
+            self._send(buf, precommit_at, NIL, me)
+            buf[b + STEP] = PRECOMMIT
+            yield Action("TimeoutPrevote", p, f"h{h} r{r}: precommit nil", 61), bytes(buf)
 
-        if step == PREVOTE:
-            # lines 44-46: 2f + 1 nil prevotes
-            for draw in tally.for_value(s, PREVOTE_KIND, h, r, NIL, viewer=viewer):
-                buf = self._successor(s, (draw,))
-                if buf is None:
-                    continue
-                self._send(buf, precommit_at, NIL, me)
-                buf[b + STEP] = PRECOMMIT
-                yield Action("Precommit", p, f"h{h} r{r} nil on nil prevotes", 44), bytes(buf)
-            # lines 34-35 and 61-64: OnTimeoutPrevote after 2f + 1 prevotes for anything
-            if tally.any_quorum(s, PREVOTE_KIND, h, r, viewer):
-                buf = bytearray(s)
-                self._send(buf, precommit_at, NIL, me)
-                buf[b + STEP] = PRECOMMIT
-                yield Action("TimeoutPrevote", p, f"h{h} r{r}: precommit nil", 61), bytes(buf)
+    def _precommit_quorum_steps(self, t: _Turn) -> Iterator[tuple[Action, bytes]]:
+        tally = self.tally
+        s, ci, h, r, p = t.s, t.ci, t.h, t.r, t.p
+        viewer = t.viewer
+        # lines 47-48 and 65-67: OnTimeoutPrecommit after 2f + 1 precommits
+        if tally.any_quorum(s, PRECOMMIT_KIND, h, r, viewer):
+            for nb in self._start_round(bytearray(s), ci, h, r + 1):
+                yield (
+                    Action("TimeoutPrecommit", p, f"h{h} r{r}: start round {r + 1}", 65),
+                    bytes(nb),
+                )
 
-        if r + 1 < lay.R:
-            # lines 47-48 and 65-67: OnTimeoutPrecommit after 2f + 1 precommits
-            if tally.any_quorum(s, PRECOMMIT_KIND, h, r, viewer):
-                for nb in self._start_round(bytearray(s), ci, h, r + 1):
-                    yield (
-                        Action("TimeoutPrecommit", p, f"h{h} r{r}: start round {r + 1}", 65),
-                        bytes(nb),
-                    )
-
+    def _decide_steps(self, t: _Turn) -> Iterator[tuple[Action, bytes]]:
+        lay, tally, mutant, vname = self.lay, self.tally, self.mutant, self.lay.value_name
+        s, ci, b, h, p = t.s, t.ci, t.b, t.h, t.p
+        viewer = t.viewer
         # lines 49-54: decide on a proposal plus 2f + 1 precommits, in any round
         kind = PREVOTE_KIND if mutant == "decide-on-prevotes" else PRECOMMIT_KIND
         for rd in range(lay.R):
@@ -458,6 +509,10 @@ class TendermintModel:
                                 bytes(nb),
                             )
 
+    def _round_skip_steps(self, t: _Turn) -> Iterator[tuple[Action, bytes]]:
+        lay, tally = self.lay, self.tally
+        s, ci, h, r, p = t.s, t.ci, t.h, t.r, t.p
+        viewer = t.viewer
         # lines 55-56: f + 1 messages of a higher round: skip to it
         for rr in range(r + 1, lay.R):
             if tally.round_skip(s, h, rr, viewer):
