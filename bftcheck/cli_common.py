@@ -170,17 +170,12 @@ def _plugin_settings(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     value: 4, true, "text"; anything else is text), then --mutant as "variant"."""
     import tomllib
 
-    from bftcheck.model.config import MAX_CONFIG_BYTES, read_input
+    from bftcheck.inputs import read_toml_table
 
     settings: dict[str, Any] = {}
     sources = []
     if args.config:
-        text = read_input(args.config, "config file", ConfigError, limit=MAX_CONFIG_BYTES)
-        try:
-            settings = tomllib.loads(text)
-        except (tomllib.TOMLDecodeError, ValueError) as exc:
-            raise ConfigError(f"{args.config} is not valid TOML ({exc}): fix the syntax") \
-                from None
+        settings = read_toml_table(args.config, ConfigError)
         sources.append(args.config)
     for item in args.set:
         key, sep, text = item.partition("=")

@@ -4,6 +4,7 @@ formats use it)."""
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +59,19 @@ def read_input(path: str | Path, what: str, error: type[ValueError] = InputError
         why = (exc.strerror or "unreadable").lower()
         raise error(f"cannot read {what} {p}: {why}: check the path and its permissions") \
             from None
+
+
+MAX_CONFIG_BYTES = 2**20  # a configuration is a few lines
+
+
+def read_toml_table(path: str | Path, error: type[ValueError] = InputError) -> dict[str, Any]:
+    """A configuration file's TOML table, or `error` with a one-line reason."""
+    p = Path(path)
+    text = read_input(p, "config file", error, limit=MAX_CONFIG_BYTES)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{p} is not valid TOML ({exc}): fix the syntax") from None
+    except ValueError:  # tomllib reads a number of over 4300 digits this way
+        raise error(f"{p} holds a number too long to read (over 4300 digits): no "
+                    f"setting is that large") from None

@@ -95,7 +95,7 @@ def replay(model: Model, trace_cfg: Any, steps: list[tuple[str, dict[str, Any]]]
     for i, (_, v) in enumerate(steps):
         try:
             s = model.encode(v)
-        except (KeyError, ValueError, TypeError, IndexError) as exc:
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
             # the vocabulary's from_itf refuses what it can name; this is what only the
             # encoding sees (e.g. a split that is not configured)
             raise TraceError(
@@ -103,6 +103,10 @@ def replay(model: Model, trace_cfg: Any, steps: list[tuple[str, dict[str, Any]]]
                 f"({shown(str(exc), 80)}): the trace is damaged or from another "
                 f"configuration") from None
         back = model.decode(s)
+        missing = [var for var in back if var not in v]
+        if missing:  # the encoding filled it in: the trace does not say it
+            raise TraceError(f"{source}: state {i} lacks variable {missing[0]!r}: the file is "
+                             f"truncated or from another model")
         for var in v:
             if _canonical(back.get(var)) != _canonical(v[var]):
                 raise TraceError(

@@ -169,7 +169,9 @@ class BrachaModel:
         out[self.sender_slot] = self._code(view["broadcast"])
         for bi, p in enumerate(self.faulty):
             for message in view["byzantine_sent"][p]:
-                kind, value = message.split()
+                kind, _, value = str(message).partition(" ")
+                if kind not in KINDS or value not in self.values:
+                    raise ValueError(f"{message!r} is not a message (KIND VALUE)")
                 if kind == "INITIAL" and not self._is_sender(p):
                     raise ValueError(f"{p} is not the sender, so it sends no INITIAL")
                 out[self.byz_at + 3 * bi + KINDS.index(kind)] |= 1 << self.values.index(value)
@@ -198,10 +200,10 @@ class BrachaModel:
             code = k + 1
             if echoed == NONE and self._initial_sent(s, k):
                 yield Action("Echo", p, v), self._set(s, 3 * ci, code)
-            if readied == NONE and (self._count(s, 0, 1, k) >= self.echo_quorum
-                                    or self._count(s, 1, 2, k) >= self.ready_support):
+            if readied == NONE and (self._count(s, "ECHO", k) >= self.echo_quorum
+                                    or self._count(s, "READY", k) >= self.ready_support):
                 yield Action("Ready", p, v), self._set(s, 3 * ci + 1, code)
-            if delivered == NONE and self._count(s, 1, 2, k) >= self.deliver_quorum:
+            if delivered == NONE and self._count(s, "READY", k) >= self.deliver_quorum:
                 yield Action("Deliver", p, v), self._set(s, 3 * ci + 2, code)
 
     def _initial_sent(self, s: bytes, k: int) -> bool:
@@ -209,8 +211,11 @@ class BrachaModel:
             return s[self.sender_slot] == k + 1
         return bool(s[self.byz_at + 3 * (len(self.faulty) - 1)] >> k & 1)
 
-    def _count(self, s: bytes, offset: int, kind_index: int, k: int) -> int:
-        """Processes that sent ECHO (offset 0) or READY (offset 1) for value k."""
+    def _count(self, s: bytes, kind: str, k: int) -> int:
+        """Processes that sent ECHO or READY for value k (a correct process's
+        echoed and readied bytes follow KINDS' order, one place earlier)."""
+        kind_index = KINDS.index(kind)
+        offset = kind_index - 1
         correct = sum(1 for ci in range(len(self.correct)) if s[3 * ci + offset] == k + 1)
         faulty = sum(1 for bi in range(len(self.faulty))
                      if s[self.byz_at + 3 * bi + kind_index] >> k & 1)

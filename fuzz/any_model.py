@@ -8,6 +8,7 @@ knows only the interface, and runs in the same runner (runner.py)."""
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from hypothesis import strategies as st
@@ -101,10 +102,10 @@ def _actors(model: Model, limit: int = 10_000) -> list[str]:
     """The actors of the model, in order of appearance, from a breadth-first look
     at the first `limit` states (rules are fixed when the class is made)."""
     seen: set[bytes] = set(model.init_states())
-    queue = list(seen)
+    queue = deque(seen)
     actors: dict[str, None] = {}
     while queue and len(seen) < limit:
-        s = queue.pop(0)
+        s = queue.popleft()
         for action, t in model.next_states(s):
             actors.setdefault(action.validator, None)
             if t not in seen:

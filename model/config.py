@@ -7,12 +7,11 @@ validated once, here, so engines can trust it. Invalid input raises
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bftcheck.inputs import InputError, read_input, shown
+from bftcheck.inputs import InputError, read_input, read_toml_table, shown
 
 __all__ = ["Config", "ConfigError", "Origin", "read_input", "shown"]
 
@@ -427,7 +426,6 @@ def _whole(value: Any, key: str, source: str) -> int:
     return value
 
 
-MAX_CONFIG_BYTES = 2**20  # a configuration is a few lines
 
 
 def load_toml(path: str | Path) -> Config:
@@ -439,14 +437,7 @@ def read_toml(path: str | Path) -> tuple[Config, Origin]:
     """A flat TOML file (see README) as a Config (not yet validated) and the
     Origin that names its keys in messages."""
     p = Path(path)
-    text = read_input(p, "config file", ConfigError, limit=MAX_CONFIG_BYTES)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p} is not valid TOML ({exc}): fix the syntax") from None
-    except ValueError:  # tomllib reads a number of over 4300 digits this way
-        raise ConfigError(f"{p} holds a number too long to read (over 4300 digits): no "
-                          f"setting is that large") from None
+    data = read_toml_table(p, ConfigError)
     cfg = Config.from_dict(data, source=str(p))
     if "name" not in data:
         cfg = cfg.with_changes(name=p.stem)

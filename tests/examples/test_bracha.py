@@ -119,3 +119,20 @@ def test_settings_come_from_a_toml_file_and_set_overrides_it(capsys, tmp_path):
     code, out, _ = run_cli(capsys, "check", "--model", REF, "--config", str(conf), "--set",
                            "byzantine_sender=true", "--quiet")
     assert code == 0 and "5,800 distinct states" in out
+
+
+@pytest.mark.parametrize("damage, needle", [
+    (lambda st: st["byzantine_sent"].__setitem__("p4", [5]), "does not fit the configuration"),
+    (lambda st: st.pop("delivered"), "(\"'delivered'\")"),
+])
+def test_a_damaged_plug_in_trace_is_refused_on_replay(capsys, tmp_path, damage, needle):
+    itf = tmp_path / "fork.itf.json"
+    run_cli(capsys, "check", *BROKEN, "--quiet", "--trace-out", str(itf))
+    data = json.loads(itf.read_text())
+    damage(data["states"][3])
+    if "delivered" in needle:
+        data["vars"].remove("delivered")  # a file consistent with itself, but short
+        for st in data["states"]:
+            st.pop("delivered", None)
+    itf.write_text(json.dumps(data))
+    assert_usage_error(capsys, ["replay", str(itf)], needle)

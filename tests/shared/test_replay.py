@@ -402,3 +402,32 @@ def test_odd_action_labels_and_extra_variables_are_not_errors(capsys, fork):
     odd["states"][3]["weird"] = 1
     code, out, _ = replay_cli(capsys, odd)
     assert code == 1 and len(max(out.splitlines(), key=len)) < 300
+
+
+def test_a_variable_the_trace_leaves_out_is_refused_even_if_the_encoding_defaults_it():
+    """A plug-in's encode may fill in what a view lacks; the trace must still say it."""
+    from bftcheck.checker.interface import Action, Property
+    from bftcheck.itf import TraceError
+    from bftcheck.replay import replay
+
+    class Counter:
+        def init_states(self):
+            return [bytes(2)]
+
+        def next_states(self, s):
+            yield Action("Tick", "c", "x"), bytes([s[0] + 1, s[1]])
+
+        def properties(self):
+            return [Property("small", "always", "state", lambda s: s[0] < 9, "x stays small")]
+
+        def encode(self, v):
+            return bytes([v["x"], v.get("y", 0)])
+
+        def decode(self, s):
+            return {"x": s[0], "y": s[1]}
+
+    model = Counter()
+    whole = replay(model, None, [("Init", {"x": 0, "y": 0}), ("Tick", {"x": 1, "y": 0})])
+    assert whole.failures == {}
+    with pytest.raises(TraceError, match="state 0 lacks variable 'y'"):
+        replay(model, None, [("Init", {"x": 0}), ("Tick", {"x": 1})])
