@@ -64,7 +64,13 @@ def _module(where: str, reference: str) -> Any:
 
 
 def configure(plugin: Plugin, settings: dict[str, Any], source: str) -> Any:
-    """The plug-in's configuration for `settings`; PluginError (one line) if refused."""
+    """The plug-in's configuration for `settings`; PluginError (one line) if refused.
+    A variant the plug-in does not declare is refused here, for every plug-in:
+    one that ignored the setting would check its real protocol instead."""
+    variant = settings.get("variant")
+    if variant is not None and variant not in plugin.variants:
+        raise PluginError(f"{source}: {plugin.name} has no variant {shown(variant)}: choose "
+                          f"from {', '.join(plugin.variants) or 'none (it declares no variants)'}")
     try:
         return plugin.configure(settings, source)
     except InputError:

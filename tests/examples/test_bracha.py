@@ -94,7 +94,7 @@ def test_fuzz_catches_the_broken_variant_and_not_the_protocol(capsys):
      "Tendermint model"),
     (["check", "--model", REF, "--set", "processes=x"], "'processes' is 'x'"),
     (["check", "--model", REF, "--set", "colour=red"], "unknown setting 'colour'"),
-    (["check", "--model", REF, "--mutant", "nope"], "unknown variant 'nope'"),
+    (["check", "--model", REF, "--mutant", "nope"], "bracha has no variant 'nope'"),
     (["check", "--model", REF, "--set", "novalue"], "is not KEY=VALUE"),
     (["check", "--model", "examples/none.py:PLUGIN"], "is not a file"),
     (["check", "--model", "no_such_module:PLUGIN"], "no module 'no_such_module'"),
@@ -136,3 +136,12 @@ def test_a_damaged_plug_in_trace_is_refused_on_replay(capsys, tmp_path, damage, 
             st.pop("delivered", None)
     itf.write_text(json.dumps(data))
     assert_usage_error(capsys, ["replay", str(itf)], needle)
+
+
+def test_a_variant_a_plug_in_does_not_declare_is_refused_for_any_plug_in(monkeypatch):
+    """Even by a plug-in whose configure() would ignore the setting."""
+    plugin = plugins.load(REF)
+    monkeypatch.setattr(plugin, "configure", lambda settings, source: object())
+    with pytest.raises(plugins.PluginError, match="bracha has no variant 'nope'"):
+        plugins.configure(plugin, {"variant": "nope"}, "--mutant")
+    assert plugins.configure(plugin, {}, "--set") is not None
