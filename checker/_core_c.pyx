@@ -15,30 +15,8 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStri
 
 
 
-cdef inline uint64_t _mix(uint64_t x) nogil:
-    x ^= x >> 30
-    x *= <uint64_t>0xBF58476D1CE4E5B9
-    x ^= x >> 27
-    x *= <uint64_t>0x94D049BB133111EB
-    return x ^ (x >> 31)
-
-
-cdef uint64_t _fingerprint(const uint8_t* data, Py_ssize_t n) nogil:
-    cdef uint64_t h = (<uint64_t>0x9E3779B97F4A7C15) ^ (<uint64_t>n)
-    cdef uint64_t w
-    cdef Py_ssize_t i = 0, j
-    while i < n:
-        w = 0
-        j = 0
-        while j < 8 and i + j < n:
-            w |= (<uint64_t>data[i + j]) << (8 * j)
-            j += 1
-        h = _mix(h ^ w)
-        i += 8
-    h = _mix(h)
-    if h == 0:
-        h = 1
-    return h
+cdef extern from "fingerprint.h":
+    uint64_t _fingerprint "bftcheck_fingerprint"(const uint8_t* data, size_t n) nogil
 
 
 def fingerprint(bytes data):

@@ -84,8 +84,20 @@ class Model(Protocol):
     #   successor_states(state) -> (states, action names)   the same successors as
     #                                    next_states, in the same order, faster
     #   compiled: bool                   whether successor_states runs compiled code
+    #   native: NativeEntry | None       C entry points: the search runs in C
     #   reference: str                   "module:attribute" of the Plugin that built
     #                                    it (set by bftcheck.plugins), for trace files
+
+
+class NativeEntry(NamedTuple):
+    """A model's C entry points (checker/native_model.h) for the compiled
+    search: the capsule, the names of the properties its state and step
+    predicates evaluate (bit i = name i), and its action kinds' names."""
+
+    capsule: Any
+    state_predicates: tuple[str, ...]
+    step_predicates: tuple[str, ...]
+    action_names: tuple[str, ...]
 
 
 class Vocabulary:

@@ -37,6 +37,10 @@ class Result:
     stopped: str
     paths: dict[str, Path] = field(default_factory=dict)
     found_at: dict[str, int] = field(default_factory=dict)
+    workers: int = 1
+    bytes_per_state: float = 0.0    # peak RSS above the process's start, per distinct state
+    search_engine: str = "reference"
+    checkpoint: str | None = None   # where the last checkpoint went, if one was written
 
     @property
     def violated(self) -> list[str]:
@@ -71,4 +75,8 @@ class Result:
             "compiled_core": self.compiled_core,
             "compiled_rules": self.compiled_rules,
             "stopped": self.stopped,
+            "workers": self.workers,
+            "bytes_per_state": round(self.bytes_per_state, 1),
+            "search_engine": self.search_engine,
+            "checkpoint": self.checkpoint,
         }

@@ -20,8 +20,29 @@ layouts without partitions run the same code as before partitions existed.
 """
 
 from libc.stdlib cimport malloc, free
-from libc.string cimport memcpy
+from libc.string cimport memcmp, memcpy
+from cpython.pycapsule cimport PyCapsule_New
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
+
+cdef extern from "native_model.h":
+    const char* BFTCHECK_NATIVE_CAPSULE
+    int BFTCHECK_NATIVE_VERSION
+    ctypedef struct bftcheck_native_model:
+        int version
+        void* ctx
+        int state_size
+        int (*successors)(void*, const unsigned char*, unsigned char*, unsigned short*,
+                          int) noexcept nogil
+        unsigned long long (*state_predicates)(void*, const unsigned char*,
+                                               unsigned long long) noexcept nogil
+        unsigned long long (*step_predicates)(void*, const unsigned char*, int,
+                                              const unsigned char*,
+                                              unsigned long long) noexcept nogil
+
+# The properties (properties.py) the native entry evaluates, bit i = entry i.
+STATE_PREDICATES = ("agreement", "validity", "ledger-consistency", "accountability",
+                    "no-false-accusation", "decision-reachable")
+STEP_PREDICATES = ("integrity", "round-skip-reachable", "lock-change-reachable")
 
 # The two compilations of the rules: char, no partitions; short, partitions.
 ctypedef fused Net:
@@ -84,13 +105,13 @@ MUTANT_FLAGS = {None: 0, "weak-quorum": M_WEAK_QUORUM, "no-lock": M_NO_LOCK,
                 "regossip-all-heights": M_REGOSSIP_ALL_HEIGHTS}
 
 
-cdef class Draws:
-    """Minimal sets of Byzantine messages to draw: up to MAX_DRAWS sets of
-    (offset, bit) pairs. count == 1 with len[0] == 0 means "enough already"."""
-    cdef int count
-    cdef int lens[MAX_DRAWS]
-    cdef int offs[MAX_DRAWS][MAX_PAIRS]
-    cdef int bits[MAX_DRAWS][MAX_PAIRS]
+# Minimal sets of Byzantine messages to draw: up to MAX_DRAWS sets of
+# (offset, bit) pairs. count == 1 with len[0] == 0 means "enough already".
+ctypedef struct Draws:
+    int count
+    int lens[MAX_DRAWS]
+    int offs[MAX_DRAWS][MAX_PAIRS]
+    int bits[MAX_DRAWS][MAX_PAIRS]
 
 
 cdef class Rules:
@@ -102,9 +123,17 @@ cdef class Rules:
     cdef int* local
     cdef unsigned char* buf
     cdef unsigned char* buf2
-    cdef list out
-    cdef bytearray kinds
-    cdef Draws d1, d2
+    # Where successors go (the caller's buffers): at most `ocap` of them are
+    # written; `ocount` counts them all, so a count above `ocap` asks for more room.
+    cdef unsigned char* obuf
+    cdef unsigned short* okinds
+    cdef int ocap, ocount
+    cdef unsigned char* obuf_own
+    cdef unsigned short* okinds_own
+    cdef int own_cap
+    cdef bftcheck_native_model entry
+    cdef Draws* d1
+    cdef Draws* d2
     # The network (network.py), set only for a partitioned layout: `shift` from a
     # correct message's value byte to its reach byte; the network state and
     # events bytes; per network state k, `peers[k * n + i]` (validator i's
@@ -118,8 +147,10 @@ cdef class Rules:
     cdef int* slot_val
     cdef int* slot_h
     cdef unsigned char* sbuf
-    cdef bint dedup  # block sync: drop successors equal (before settling) to an earlier one
-    cdef set seen
+    # block sync: drop a successor that settles to the same state as an earlier
+    # one of the same sync steps (those from output position `dedup_from` on)
+    cdef bint dedup
+    cdef int dedup_from
 
     def __cinit__(self, lay, mutant):
         cdef int i
@@ -155,8 +186,14 @@ cdef class Rules:
                 self.all_byz_power += lay.powers[i]
         for i in range(self.nc):
             self.local[i] = lay.local[i]
-        self.d1 = Draws()
-        self.d2 = Draws()
+        self.d1 = <Draws*>malloc(sizeof(Draws))
+        self.d2 = <Draws*>malloc(sizeof(Draws))
+        if not (self.d1 and self.d2):
+            raise MemoryError()
+        self.own_cap = 0
+        self.obuf_own = NULL
+        self.okinds_own = NULL
+        self.grow_own(64)
         self.parted = lay.partitioned
         if self.parted:
             self.init_network(lay)
@@ -200,7 +237,6 @@ cdef class Rules:
                 raise ValueError("reach bytes out of step with the message slots")
             self.slot_val[i] = value_at
             self.slot_h[i] = h
-        self.seen = set()
 
     def __dealloc__(self):
         free(self.powers)
@@ -212,45 +248,49 @@ cdef class Rules:
         free(self.slot_val)
         free(self.slot_h)
         free(self.sbuf)
+        free(self.d1)
+        free(self.d2)
+        free(self.okinds_own)
+        free(self.obuf_own)
 
     # -- thresholds and offsets ------------------------------------------------
-    cdef inline bint quorum(self, int p) noexcept:
+    cdef inline bint quorum(self, int p) noexcept nogil:
         if self.flags & M_WEAK_QUORUM:
             return 2 * p >= self.total
         return 3 * p > 2 * self.total
 
-    cdef inline bint skip(self, int p) noexcept:
+    cdef inline bint skip(self, int p) noexcept nogil:
         return 3 * p > self.total
 
-    cdef inline bint enough(self, int p, bint cert) noexcept:
+    cdef inline bint enough(self, int p, bint cert) noexcept nogil:
         """The threshold of a count: a quorum, or what a commit certificate needs
         (`certifies` in tendermint.py: more than 1/3 under unverified-sync)."""
         if cert and self.flags & M_UNVERIFIED_SYNC:
             return 3 * p > self.total
         return self.quorum(p)
 
-    cdef inline int vote_off(self, int kind, int ci, int h, int r) noexcept:
+    cdef inline int vote_off(self, int kind, int ci, int h, int r) noexcept nogil:
         return (self.prevote_base if kind == 0 else self.precommit_base) + \
             (ci * self.H + h) * self.R + r
 
-    cdef inline int byz_off(self, int kind, int bi, int h, int r) noexcept:
+    cdef inline int byz_off(self, int kind, int bi, int h, int r) noexcept nogil:
         return (self.byz_prevote_base if kind == 0 else self.byz_precommit_base) + \
             (bi * self.H + h) * self.R + r
 
-    cdef inline int proposer(self, int h, int r) noexcept:
+    cdef inline int proposer(self, int h, int r) noexcept nogil:
         return (h + r) % self.n
 
-    cdef inline bint valid(self, int code) noexcept:
+    cdef inline bint valid(self, int code) noexcept nogil:
         return (self.flags & M_ACCEPT_INVALID) or code != self.invalid
 
-    cdef inline int budget_left(self, const unsigned char* s) noexcept:
+    cdef inline int budget_left(self, const unsigned char* s) noexcept nogil:
         return self.budget - s[self.budget_used]
 
     # -- byzantine draws (byzantine.py: Tally.for_value) ------------------------
     # With partitions (Net is short) correct messages count only where they have
     # reached `viewer` (Tally.sees), and `cert` selects the threshold `enough`.
     cdef void for_value(self, const unsigned char* s, int kind, int h, int r, int code,
-                        Draws d, int viewer, bint cert, Net tag) noexcept:
+                        Draws* d, int viewer, bint cert, Net tag) noexcept nogil:
         cdef int have = 0, ci, bi, off, nfree = 0, left, k, j, total, ok
         cdef int free_off[MAX_PAIRS]
         cdef int free_pw[MAX_PAIRS]
@@ -326,7 +366,7 @@ cdef class Rules:
                     j += 1
 
     cdef bint any_quorum(self, const unsigned char* s, int kind, int h, int r, int viewer,
-                         Net tag) noexcept:
+                         Net tag) noexcept nogil:
         cdef int have = self.all_byz_power, ci, off
         for ci in range(self.nc):
             off = self.vote_off(kind, ci, h, r)
@@ -337,7 +377,7 @@ cdef class Rules:
                 have += self.powers[ci]
         return self.quorum(have)
 
-    cdef bint round_skip(self, const unsigned char* s, int h, int r, int viewer, Net tag) noexcept:
+    cdef bint round_skip(self, const unsigned char* s, int h, int r, int viewer, Net tag) noexcept nogil:
         cdef int have = self.all_byz_power, ci, a, b, c
         cdef int q = self.proposer(h, r)
         for ci in range(self.nc):
@@ -356,31 +396,38 @@ cdef class Rules:
         return self.skip(have)
 
     # -- building successors ---------------------------------------------------
-    cdef inline void emit(self, const unsigned char* b, int kind, Net tag):
+    cdef inline void emit(self, const unsigned char* b, int kind, Net tag) noexcept nogil:
         if Net is short:
             self.emit_settled(b, kind)
         else:
-            self.out.append(PyBytes_FromStringAndSize(<const char*>b, self.size))
-            self.kinds.append(kind)
+            self.put(b, kind)
 
-    cdef void emit_settled(self, const unsigned char* b, int kind):
+    cdef inline void put(self, const unsigned char* b, int kind) noexcept nogil:
+        if self.ocount < self.ocap:
+            memcpy(self.obuf + <Py_ssize_t>self.ocount * self.size, b, self.size)
+            self.okinds[self.ocount] = kind
+        self.ocount += 1
+
+    cdef void emit_settled(self, const unsigned char* b, int kind) noexcept nogil:
         """A successor with partitions: settled (tendermint.py: _settled); under
-        block sync (`dedup`) only if no earlier one settled to the same state."""
+        block sync (`dedup`) only if no earlier one settled to the same state.
+        Past the buffer's end the earlier ones are unknown: the count is then an
+        upper bound, enough for the caller's retry."""
+        cdef int j, last
         memcpy(self.sbuf, b, self.size)
         self.settle(self.sbuf)
-        state = PyBytes_FromStringAndSize(<const char*>self.sbuf, self.size)
         if self.dedup:
-            if state in self.seen:
-                return
-            self.seen.add(state)
-        self.out.append(state)
-        self.kinds.append(kind)
+            last = self.ocount if self.ocount < self.ocap else self.ocap
+            for j in range(self.dedup_from, last):
+                if memcmp(self.obuf + <Py_ssize_t>j * self.size, self.sbuf, self.size) == 0:
+                    return
+        self.put(self.sbuf, kind)
 
-    cdef inline void send(self, unsigned char* b, int at, int sender) noexcept:
+    cdef inline void send(self, unsigned char* b, int at, int sender) noexcept nogil:
         """Network.send: a correct message reaches its sender's component."""
         b[at + self.shift] = self.peers[b[self.net_at] * self.n + sender]
 
-    cdef void settle(self, unsigned char* b) noexcept:
+    cdef void settle(self, unsigned char* b) noexcept nogil:
         """Network.settle: close every sent correct message's reach under gossip
         (its correct holders at its height, or at any height under
         regossip-all-heights, pass it to their component), then reach
@@ -416,8 +463,8 @@ cdef class Rules:
                 reach = grown
             b[at + self.shift] = reach
 
-    cdef bint with_draws(self, const unsigned char* s, int poff, int pbit, Draws d,
-                         int di) noexcept:
+    cdef bint with_draws(self, const unsigned char* s, int poff, int pbit, Draws* d,
+                         int di) noexcept nogil:
         """buf := s plus a proposal pair (poff >= 0) and draw di of d; False if over budget."""
         cdef int n = d.lens[di] + (1 if poff >= 0 else 0), j
         if n > self.budget_left(s):
@@ -431,7 +478,7 @@ cdef class Rules:
         return True
 
     cdef void start_round_emit(self, unsigned char* b, int ci, int h, int r, int kind,
-                               Net tag):
+                               Net tag) noexcept nogil:
         """StartRound (lines 11-21) on b, emitting one successor per proposal choice."""
         cdef int base = self.local[ci], v, at = self.proposal_base + h * self.R + r
         b[base + HEIGHT] = h
@@ -457,7 +504,7 @@ cdef class Rules:
             b[self.proposal_vr_base + h * self.R + r] = b[base + VALID_ROUND]
             self.emit(b, kind, tag)
 
-    cdef void decide_emit(self, unsigned char* b, int ci, int h, int v, int kind, Net tag):
+    cdef void decide_emit(self, unsigned char* b, int ci, int h, int v, int kind, Net tag) noexcept nogil:
         cdef int base = self.local[ci]
         b[base + LOCAL_FIELDS + h] = v
         if self.flags & M_DECIDE_STAYS:
@@ -477,7 +524,7 @@ cdef class Rules:
 
     # Proposals of (h, r) as parallel arrays: value, vr, draw offset (-1 none), bit.
     cdef int proposals(self, const unsigned char* s, int h, int r, int* pv, int* pvr,
-                       int* poff, int* pbit, int viewer, Net tag) noexcept:
+                       int* poff, int* pbit, int viewer, Net tag) noexcept nogil:
         cdef int q = self.proposer(h, r), n = 0, v, vr, bit, off, mask, hi, base
         cdef bint can_draw
         if q < self.nc:
@@ -516,7 +563,7 @@ cdef class Rules:
         return n
 
     cdef void by_value_emit(self, const unsigned char* s, int ci, int h, int r, int step,
-                            int mode, int np, int* pv, int* poff, int* pbit, Net tag):
+                            int mode, int np, int* pv, int* poff, int* pbit, Net tag) noexcept nogil:
         """Lines 36-43 (mode 0) or 49-54 (mode 1): group proposals by valid value in
         first-appearance order; a value with a free proposal draws none."""
         cdef int i, j, v, di, base = self.local[ci], kind, at
@@ -569,7 +616,7 @@ cdef class Rules:
                 if has_free:
                     break
 
-    cdef void validator(self, const unsigned char* s, int ci, Net tag):
+    cdef void validator(self, const unsigned char* s, int ci, Net tag) noexcept nogil:
         cdef int base = self.local[ci]
         cdef int h = s[base + HEIGHT], r = s[base + ROUND], step = s[base + STEP]
         cdef int lv = s[base + LOCKED_VALUE], lr = s[base + LOCKED_ROUND] - 1
@@ -645,14 +692,14 @@ cdef class Rules:
                 self.start_round_emit(self.buf2, ci, h, rr, K_ROUND_SKIP, tag)
 
     # -- the network (tendermint.py: _sync_steps, _network_events) ---------------
-    cdef void sync_steps(self, const unsigned char* s, int ci, int h):
+    cdef void sync_steps(self, const unsigned char* s, int ci, int h) noexcept nogil:
         """Block sync: ci takes the decided block of h from a peer of its
         component, with a commit certificate of one round that verifies."""
         cdef short tag = 0
         cdef int peers = self.peers[s[self.net_at] * self.n + ci]
         cdef int j, v, lo, hi, rd, di, ck, at
         self.dedup = True
-        self.seen.clear()
+        self.dedup_from = self.ocount
         for j in range(self.n):
             if j == ci or not (peers >> j & 1):
                 continue
@@ -676,9 +723,8 @@ cdef class Rules:
                                 self.buf[at + self.shift] |= 1 << ci
                         self.decide_emit(self.buf, ci, h, v, K_SYNC_BLOCK, tag)
         self.dedup = False
-        self.seen.clear()
 
-    cdef void network_events(self, const unsigned char* s):
+    cdef void network_events(self, const unsigned char* s) noexcept nogil:
         """The nemesis: split a whole network, or heal a split one."""
         cdef short tag = 0
         cdef int k
@@ -696,7 +742,7 @@ cdef class Rules:
             self.buf[self.events_at] += 1
             self.emit(self.buf, K_HEAL, tag)
 
-    cdef void partitioned_successors(self, const unsigned char* s):
+    cdef void partitioned_successors(self, const unsigned char* s) noexcept nogil:
         """tendermint.py: next_states with a network."""
         cdef short tag = 0
         cdef int ci
@@ -708,24 +754,90 @@ cdef class Rules:
                 self.sync_steps(s, ci, s[self.local[ci] + HEIGHT])
         self.network_events(s)
 
-    def successors(self, bytes state):
-        """(list of successor states, bytes of action kinds), in the Python model's order."""
-        if PyBytes_GET_SIZE(state) != self.size:
-            raise ValueError("state of the wrong size")
-        cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(state)
+    cdef int expand(self, const unsigned char* s, unsigned char* out, unsigned short* kinds,
+                    int capacity) noexcept nogil:
+        """The successors of s into the caller's buffers, in the Python model's
+        order (native_model.h: successors)."""
         cdef int ci
         cdef char plain = 0
-        self.out = []
-        self.kinds = bytearray()
+        self.obuf = out
+        self.okinds = kinds
+        self.ocap = capacity
+        self.ocount = 0
         if self.parted:
             self.partitioned_successors(s)
         else:
             for ci in range(self.nc):
                 self.validator(s, ci, plain)
-        out, kinds = self.out, bytes(self.kinds)
-        self.out = None
-        self.kinds = None
-        return out, kinds
+        return self.ocount
+
+    def successors(self, bytes state):
+        """(list of successor states, bytes of action kinds), in the Python model's order."""
+        if PyBytes_GET_SIZE(state) != self.size:
+            raise ValueError("state of the wrong size")
+        cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(state)
+        cdef int n, k
+        while True:
+            n = self.expand(s, self.obuf_own, self.okinds_own, self.own_cap)
+            if n <= self.own_cap:
+                break
+            self.grow_own(n)
+        out = [PyBytes_FromStringAndSize(<const char*>(self.obuf_own + <Py_ssize_t>k * self.size),
+                                         self.size) for k in range(n)]
+        return out, bytes([self.okinds_own[k] for k in range(n)])
+
+    cdef grow_own(self, int n):
+        cdef int cap = max(2 * self.own_cap, n)
+        free(self.obuf_own)
+        free(self.okinds_own)
+        self.obuf_own = <unsigned char*>malloc(<Py_ssize_t>cap * self.size)
+        self.okinds_own = <unsigned short*>malloc(cap * sizeof(unsigned short))
+        self.own_cap = cap if (self.obuf_own and self.okinds_own) else 0
+        if not self.own_cap:
+            raise MemoryError()
+
+    # -- the native capability (checker/native_model.h) ------------------------
+    def native(self):
+        """A capsule of the C entry points: successors into a caller's buffer and
+        the predicates below as bit masks, for the compiled search engine."""
+        self.entry.version = BFTCHECK_NATIVE_VERSION
+        self.entry.ctx = <void*>self
+        self.entry.state_size = self.size
+        self.entry.successors = native_successors
+        self.entry.state_predicates = native_state_predicates
+        self.entry.step_predicates = native_step_predicates
+        return PyCapsule_New(<void*>&self.entry, BFTCHECK_NATIVE_CAPSULE, NULL)
+
+    cdef unsigned long long state_mask(self, const unsigned char* s,
+                                       unsigned long long wanted) noexcept nogil:
+        """Bit i: STATE_PREDICATES[i] holds."""
+        cdef unsigned long long m = 0
+        if wanted & 1 and self.c_agreement(s):
+            m |= 1
+        if wanted & 2 and self.c_validity(s):
+            m |= 2
+        if wanted & 4 and self.c_ledger_consistency(s):
+            m |= 4
+        if wanted & 8 and self.c_accountability(s):
+            m |= 8
+        if wanted & 16 and self.c_no_false_accusation(s):
+            m |= 16
+        if wanted & 32 and self.c_decision_reached(s):
+            m |= 32
+        return m
+
+    cdef unsigned long long step_mask(self, const unsigned char* a, int kind,
+                                      const unsigned char* b,
+                                      unsigned long long wanted) noexcept nogil:
+        """Bit i: STEP_PREDICATES[i] holds."""
+        cdef unsigned long long m = 0
+        if wanted & 1 and self.c_integrity(a, b):
+            m |= 1
+        if wanted & 2 and kind == K_ROUND_SKIP:
+            m |= 2
+        if wanted & 4 and self.c_lock_changed(a, b):
+            m |= 4
+        return m
 
     # -- recovery (properties.py: round_bounded, recovered) --------------------
     def round_bounded(self, bytes state, int ci):
@@ -737,7 +849,7 @@ cdef class Rules:
             raise ValueError("not a correct validator")
         return self.bounded(<const unsigned char*>PyBytes_AS_STRING(state), ci)
 
-    cdef bint bounded(self, const unsigned char* s, int ci) noexcept:
+    cdef bint bounded(self, const unsigned char* s, int ci) noexcept nogil:
         cdef int base = self.local[ci], h = s[base + HEIGHT]
         cdef char plain = 0
         cdef short parted = 0
@@ -768,7 +880,7 @@ cdef class Rules:
         return True
 
     # -- properties (properties.py) -------------------------------------------
-    cdef int votes(self, const unsigned char* s, int kind, int i, int h, int r) noexcept:
+    cdef int votes(self, const unsigned char* s, int kind, int i, int h, int r) noexcept nogil:
         """Bitmask of vote codes validator i sent at (h, r)."""
         cdef int c
         if i >= self.nc:
@@ -776,7 +888,7 @@ cdef class Rules:
         c = s[self.vote_off(kind, i, h, r)]
         return (1 << c) if c else 0
 
-    cdef bint equivocated(self, const unsigned char* s, int i, int h) noexcept:
+    cdef bint equivocated(self, const unsigned char* s, int i, int h) noexcept nogil:
         cdef int r, bits, j, base, x
         for r in range(self.R):
             if popcount(self.votes(s, 0, i, h, r)) > 1:
@@ -792,14 +904,14 @@ cdef class Rules:
                     return True
         return False
 
-    cdef int prevote_power(self, const unsigned char* s, int h, int r, int code) noexcept:
+    cdef int prevote_power(self, const unsigned char* s, int h, int r, int code) noexcept nogil:
         cdef int i, p = 0
         for i in range(self.n):
             if self.votes(s, 0, i, h, r) >> code & 1:
                 p += self.powers[i]
         return p
 
-    cdef bint amnesic(self, const unsigned char* s, int i, int h) noexcept:
+    cdef bint amnesic(self, const unsigned char* s, int i, int h) noexcept nogil:
         cdef int r1, r2, v1, v2, vr, m1, m2
         cdef bint pol
         for r1 in range(self.R):
@@ -821,11 +933,11 @@ cdef class Rules:
                             return True
         return False
 
-    cdef bint accused(self, const unsigned char* s, int i, int h) noexcept:
+    cdef bint accused(self, const unsigned char* s, int i, int h) noexcept nogil:
         """Validator i is provably faulty at height h (properties.py: faulty)."""
         return self.equivocated(s, i, h) or self.amnesic(s, i, h)
 
-    cdef bint disagree(self, const unsigned char* s, int h) noexcept:
+    cdef bint disagree(self, const unsigned char* s, int h) noexcept nogil:
         cdef int ci, first = 0, c
         for ci in range(self.nc):
             c = s[self.local[ci] + LOCAL_FIELDS + h]
@@ -836,7 +948,9 @@ cdef class Rules:
         return False
 
     def agreement(self, bytes state):
-        cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(state)
+        return self.c_agreement(<const unsigned char*>PyBytes_AS_STRING(state))
+
+    cdef bint c_agreement(self, const unsigned char* s) noexcept nogil:
         cdef int h
         for h in range(self.H):
             if self.disagree(s, h):
@@ -844,7 +958,9 @@ cdef class Rules:
         return True
 
     def validity(self, bytes state):
-        cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(state)
+        return self.c_validity(<const unsigned char*>PyBytes_AS_STRING(state))
+
+    cdef bint c_validity(self, const unsigned char* s) noexcept nogil:
         cdef int ci, h
         for ci in range(self.nc):
             for h in range(self.H):
@@ -853,7 +969,9 @@ cdef class Rules:
         return True
 
     def ledger_consistency(self, bytes state):
-        cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(state)
+        return self.c_ledger_consistency(<const unsigned char*>PyBytes_AS_STRING(state))
+
+    cdef bint c_ledger_consistency(self, const unsigned char* s) noexcept nogil:
         cdef int a, b, h, x, y
         for a in range(self.nc):
             for b in range(a + 1, self.nc):
@@ -867,7 +985,9 @@ cdef class Rules:
         return True
 
     def accountability(self, bytes state):
-        cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(state)
+        return self.c_accountability(<const unsigned char*>PyBytes_AS_STRING(state))
+
+    cdef bint c_accountability(self, const unsigned char* s) noexcept nogil:
         cdef int h, i, p
         for h in range(self.H):
             if self.disagree(s, h):
@@ -880,7 +1000,9 @@ cdef class Rules:
         return True
 
     def no_false_accusation(self, bytes state):
-        cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(state)
+        return self.c_no_false_accusation(<const unsigned char*>PyBytes_AS_STRING(state))
+
+    cdef bint c_no_false_accusation(self, const unsigned char* s) noexcept nogil:
         cdef int h, i
         for h in range(self.H):
             for i in range(self.nc):
@@ -889,7 +1011,9 @@ cdef class Rules:
         return True
 
     def decision_reached(self, bytes state):
-        cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(state)
+        return self.c_decision_reached(<const unsigned char*>PyBytes_AS_STRING(state))
+
+    cdef bint c_decision_reached(self, const unsigned char* s) noexcept nogil:
         cdef int ci
         for ci in range(self.nc):
             if s[self.local[ci] + LOCAL_FIELDS]:
@@ -897,8 +1021,10 @@ cdef class Rules:
         return False
 
     def integrity(self, bytes before, bytes after):
-        cdef const unsigned char* a = <const unsigned char*>PyBytes_AS_STRING(before)
-        cdef const unsigned char* b = <const unsigned char*>PyBytes_AS_STRING(after)
+        return self.c_integrity(<const unsigned char*>PyBytes_AS_STRING(before),
+                          <const unsigned char*>PyBytes_AS_STRING(after))
+
+    cdef bint c_integrity(self, const unsigned char* a, const unsigned char* b) noexcept nogil:
         cdef int ci, h, off
         for ci in range(self.nc):
             for h in range(self.H):
@@ -908,8 +1034,10 @@ cdef class Rules:
         return True
 
     def lock_changed(self, bytes before, bytes after):
-        cdef const unsigned char* a = <const unsigned char*>PyBytes_AS_STRING(before)
-        cdef const unsigned char* b = <const unsigned char*>PyBytes_AS_STRING(after)
+        return self.c_lock_changed(<const unsigned char*>PyBytes_AS_STRING(before),
+                          <const unsigned char*>PyBytes_AS_STRING(after))
+
+    cdef bint c_lock_changed(self, const unsigned char* a, const unsigned char* b) noexcept nogil:
         cdef int ci, off
         for ci in range(self.nc):
             off = self.local[ci] + LOCKED_VALUE
@@ -918,12 +1046,28 @@ cdef class Rules:
         return False
 
 
-cdef inline bint sees(const unsigned char* s, int reach_at, int viewer) noexcept:
+cdef int native_successors(void* ctx, const unsigned char* s, unsigned char* out,
+                           unsigned short* kinds, int capacity) noexcept nogil:
+    return (<Rules>ctx).expand(s, out, kinds, capacity)
+
+
+cdef unsigned long long native_state_predicates(void* ctx, const unsigned char* s,
+                                                unsigned long long wanted) noexcept nogil:
+    return (<Rules>ctx).state_mask(s, wanted)
+
+
+cdef unsigned long long native_step_predicates(void* ctx, const unsigned char* a, int kind,
+                                               const unsigned char* b,
+                                               unsigned long long wanted) noexcept nogil:
+    return (<Rules>ctx).step_mask(a, kind, b, wanted)
+
+
+cdef inline bint sees(const unsigned char* s, int reach_at, int viewer) noexcept nogil:
     """Tally.sees: the reach byte at `reach_at` holds validator `viewer`."""
     return s[reach_at] >> viewer & 1
 
 
-cdef inline int popcount(unsigned int x) noexcept:
+cdef inline int popcount(unsigned int x) noexcept nogil:
     cdef int c = 0
     while x:
         x &= x - 1

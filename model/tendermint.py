@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
-from bftcheck.checker.interface import Action, Property
+from bftcheck.checker.interface import Action, NativeEntry, Property
 from bftcheck.model import blocksync
 from bftcheck.model import properties as props
 from bftcheck.model.blocksync import CommitCertificate
@@ -138,6 +138,17 @@ class TendermintModel:
     def compiled(self) -> bool:
         """Whether successor_states runs the compiled rules (a declared capability)."""
         return self.fast is not None
+
+    @property
+    def native(self) -> NativeEntry | None:
+        """The compiled rules' C entry points for the compiled search engine (a
+        declared capability), or None when they are not built."""
+        if self.fast is None:
+            return None
+        from bftcheck.model import _rules_c
+
+        return NativeEntry(self.fast.native(), _rules_c.STATE_PREDICATES,
+                           _rules_c.STEP_PREDICATES, KIND_NAMES)
 
     def next_states(self, s: bytes) -> Iterator[tuple[Action, bytes]]:
         lay = self.lay

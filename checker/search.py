@@ -1,0 +1,452 @@
+"""The compiled search: breadth-first, level by level, on one or more workers.
+
+The coordinator (this module) runs the levels: every worker expands its share
+of a level in C (checker/_search_c.pyx, through checker/workers.py), the
+owners merge what they were sent, and the coordinator gathers the counts and
+the properties found, decides whether to go on, and writes checkpoints at
+level boundaries. Its answers are those of the readable reference loop,
+checker/bfs.py: the same distinct and generated counts, verdicts, depths and
+shortest counterexamples, for any number of workers (tests/checker/
+test_search.py compares them on every preset). Graph properties (Recovery)
+need the state graph's edges, which this engine does not keep: a check with
+them runs on the reference loop, and the result says so.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bftcheck import extensions_disabled, stop
+from bftcheck.checker import checkpoint
+from bftcheck.checker.bfs import (
+    COMPLETE,
+    DECIDED,
+    GRAPH_KINDS,
+    Limits,
+    Progress,
+    _verdicts,
+    collision_probability,
+    peak_rss_mib,
+)
+from bftcheck.checker.interface import Model, Property
+from bftcheck.checker.result import Path, Result
+from bftcheck.memory import rss_bytes
+
+try:
+    from bftcheck.checker import workers as _workers
+except ImportError:  # the compiled engine is not built: the reference loop runs
+    _workers = None  # type: ignore[assignment]
+
+ACTIONS = 65536  # a key is (parent's rank) * ACTIONS + the successor's position
+PARENT_RECORD = 12
+
+
+def available() -> bool:
+    """Whether the compiled engine is built and allowed."""
+    return _workers is not None and not extensions_disabled()
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where and on how many workers a search runs."""
+
+    workers: int = 1
+    workdir: str | None = None        # for the disk files; default a temporary folder
+    checkpoint: str | None = None     # write checkpoints here (the files live here too)
+    checkpoint_every: float = 300.0   # seconds between two checkpoints
+    resume: bool = False              # continue from the checkpoint in `checkpoint`
+    run: dict[str, Any] | None = None  # what rebuilds the run (stored in a checkpoint)
+
+
+def reason_for_reference(properties: Sequence[Property]) -> str | None:
+    """Why this check runs on the reference loop instead, or None."""
+    if not available():
+        return "the compiled engine is not built" if not extensions_disabled() \
+            else "BFTCHECK_NO_EXTENSIONS=1"
+    graph = [p.name for p in properties if p.kind in GRAPH_KINDS]
+    if graph:
+        return f"graph properties ({', '.join(graph)}) need the state graph's edges"
+    return None
+
+
+def frontier_share(max_memory: int | None) -> int:
+    """RAM each level spool may hold before it spills to its file."""
+    budget = max_memory if max_memory is not None else 1 << 30
+    return max(1 << 20, min(16 << 20, budget // 64))
+
+
+def identity(model: Model, properties: Sequence[Property], workers: int) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed by this run."""
+    import hashlib
+
+    from bftcheck import __version__
+    from bftcheck.checker.interface import vocabulary
+
+    inits = hashlib.sha256(b"".join(model.init_states())).hexdigest()
+    return {"bftcheck": __version__, "model": getattr(model, "reference", type(model).__name__),
+            "configuration": vocabulary(model).describe_config(getattr(model, "cfg", None)),
+            "initial_states": inits, "properties": [p.name for p in properties],
+            "workers": workers}
+
+
+class Search:
+    """One run of the compiled search (see the module docstring)."""
+
+    def __init__(self, model: Model, properties: Sequence[Property], limits: Limits,
+                 place: Placement, progress: Progress | None, progress_every: float) -> None:
+        self.model, self.props, self.limits, self.place = model, list(properties), limits, place
+        self.report, self.report_every = progress, progress_every
+        self.n = place.workers
+        self.start = time.perf_counter()
+        self.baseline = rss_bytes()
+        self.found: dict[int, tuple[int, int, int, int]] = {}
+        self.level = 0
+        self.distinct = self.generated = 0
+        self.depth = 0
+        self.stopped = COMPLETE
+        self.queued = 0
+        self.next_report = self.start + progress_every
+        self.last_checkpoint = time.monotonic()
+        self.checkpoint_note: str | None = None
+        self.seconds_before = 0.0
+        self.initial_generated = 0
+
+    # -- set-up ------------------------------------------------------------------
+    def _folder(self) -> str:
+        place = self.place
+        if place.checkpoint:
+            os.makedirs(place.checkpoint, exist_ok=True)
+            return place.checkpoint
+        base = place.workdir
+        if base is not None and not os.path.isdir(base):
+            raise OSError(f"--workdir {base}: no such folder")
+        return tempfile.mkdtemp(prefix="bftcheck-search-", dir=base)
+
+    def _host(self, me: int) -> Any:
+        per_worker = None if self.limits.max_memory is None else \
+            self.baseline + (self.limits.max_memory - self.baseline) // self.n
+        return _workers.WorkerHost(self.model, self.props, me, self.n, self.folder,
+                                   frontier_share(self.limits.max_memory), per_worker,
+                                   self._why_stop)
+
+    def _why_stop(self) -> str | None:
+        reason = stop.requested()
+        if reason:
+            return reason
+        if self.limits.max_seconds is not None and \
+                time.perf_counter() - self.start >= self.limits.max_seconds:
+            return f"time limit of {self.limits.max_seconds:g} s reached"
+        return None
+
+    def run(self) -> Result:
+        self.folder = self._folder()
+        try:
+            if self.n == 1:
+                self.transport: Any = _workers.InProcess(self._host(0))
+                self.transport.hosts[0].progress = self._tick
+            else:
+                self.transport = _workers.Processes(self._host, self.n, self._why_stop,
+                                                    self._tick_processes)
+            try:
+                self._resume() if self.place.resume else self._level_zero()
+                self._levels()
+            except _workers.Stopped as exc:
+                self._interrupted(exc.reason)
+            except _workers.WorkerLost as exc:
+                self.stopped = str(exc)
+            except MemoryError:
+                self._interrupted("out of memory (an allocation failed)")
+            finally:
+                self.transport.close()
+            return self._result()
+        finally:
+            if not self.place.checkpoint:
+                shutil.rmtree(self.folder, ignore_errors=True)
+
+    # -- levels ------------------------------------------------------------------
+    def _level_zero(self) -> None:
+        from bftcheck.checker._search_c import fingerprint, owner_of
+
+        inits = self.model.init_states()
+        if not inits:
+            raise ValueError("the model has no initial state")
+        firsts: dict[int, int] = {}
+        for k, s in enumerate(inits):
+            firsts.setdefault(fingerprint(s), k)
+        shares: list[list[tuple[int, bytes]]] = [[] for _ in range(self.n)]
+        ranks: list[list[int]] = [[] for _ in range(self.n)]
+        for rank, (fp, k) in enumerate(firsts.items()):
+            owner = owner_of(fp, self.n)
+            shares[owner].append((k, inits[k]))
+            ranks[owner].append(rank)
+        self.transport.call("begin", [(0, share) for share in shares])
+        if self.n > 1:
+            self.transport.call("set_initial_ranks", [(r,) for r in ranks])
+        self.distinct = len(firsts)
+        self.initial_generated = self.generated = len(inits)
+        self._gather_found(self._found_of_hosts())
+
+    def _found_of_hosts(self) -> list[dict[int, tuple[int, int, int, int]]]:
+        return self.transport.call("found_events")
+
+    def _gather_found(self, events: list[dict[int, tuple[int, int, int, int]]]) -> None:
+        for per_host in events:
+            for j, event in per_host.items():
+                if j not in self.found or event[0] < self.found[j][0]:
+                    self.found[j] = tuple(event)
+
+    def _pending(self) -> set[int]:
+        return {j for j in range(len(self.props)) if j not in self.found}
+
+    def _watch_mask(self) -> int:
+        return sum(1 << j for j in self._pending())
+
+    def _levels(self) -> None:
+        limits = self.limits
+        always = {j for j, p in enumerate(self.props) if p.kind == "always"}
+        while True:
+            level_size = self._level_size()
+            first_found = limits.stop_at_first_violation and always & self.found.keys()
+            if not self._pending() or first_found:
+                self.queued = level_size
+                return
+            if level_size == 0:
+                self.queued = 0
+                return
+            stops = (True, limits.stop_at_first_violation,
+                     limits.max_states if limits.max_states is not None else -1)
+            self.transport.call("start_level", [(self.level, self._watch_mask(), stops)] * self.n)
+            self.depth = self.level
+            pending_before = self._pending()
+            answers = self.transport.call("expand_level")
+            if self.n > 1:
+                answers = self._merge(answers)
+            if self._finish_level(answers, level_size, pending_before, always):
+                return
+            self.transport.call("advance")
+            self.level += 1
+            self._maybe_checkpoint()
+
+    def _level_size(self) -> int:
+        return sum(self.transport.call("level_count"))
+
+    def _merge(self, answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        inboxes = [[a["outboxes"][owner] for a in answers] for owner in range(self.n)]
+        merged = self.transport.call("merge", [(box,) for box in inboxes])
+        self.transport.call("rank_next")
+        return merged
+
+    def _finish_level(self, answers: list[dict[str, Any]], level_size: int,
+                      pending_before: set[int], always: set[int]) -> bool:
+        """Take in a level's answers; True if the search stops here."""
+        before_distinct = self.distinct
+        before_generated = self.generated
+        self.distinct = sum(a["owned"] for a in answers)
+        self.generated = self.initial_generated + sum(a["generated"] for a in answers)
+        self._gather_found([a["found"] for a in answers])
+        if self.n == 1:
+            a = answers[0]
+            if a["status"] in ("decided", "state limit"):
+                if a["status"] == "state limit":
+                    self.stopped = f"state limit of {self.limits.max_states} reached"
+                self.queued = (level_size - a["position"]) + a["next"]
+                return True
+            return False
+        return self._stop_within_level(level_size, pending_before, always, before_distinct,
+                                       before_generated, answers)
+
+    def _stop_within_level(self, level_size: int, pending_before: set[int], always: set[int],
+                           before_distinct: int, before_generated: int,
+                           answers: list[dict[str, Any]]) -> bool:
+        """Several workers expand a whole level; where would the one-worker loop
+        have stopped inside it? Then the counts and findings of that moment."""
+        limits = self.limits
+        new_here = {j: self.found[j][0] // ACTIONS for j in pending_before if j in self.found}
+        decided_at = None
+        if new_here and set(new_here) == pending_before:
+            decided_at = max(new_here.values())
+        if limits.stop_at_first_violation:
+            firsts = [r for j, r in new_here.items() if j in always]
+            if firsts:
+                decided_at = min(firsts) if decided_at is None else min(decided_at, min(firsts))
+        limit_at = None
+        if limits.max_states is not None and self.distinct >= limits.max_states:
+            limit_at = self._first_rank_reaching(limits.max_states - before_distinct,
+                                                 level_size)
+        if decided_at is None and limit_at is None:
+            return False
+        at = limit_at if limit_at is not None and (decided_at is None or limit_at <= decided_at) \
+            else decided_at
+        if at == limit_at:
+            self.stopped = f"state limit of {limits.max_states} reached"
+        succ, new = self._upto(at)
+        self.queued = (level_size - at - 1) + new
+        self.distinct = before_distinct + new
+        self.generated = before_generated + succ
+        for j in list(self.found):
+            if j in pending_before and self.found[j][0] // ACTIONS > at:
+                del self.found[j]
+        return True
+
+    def _upto(self, rank: int) -> tuple[int, int]:
+        parts = self.transport.call("expanded_upto", [(rank,)] * self.n)
+        return sum(p[0] for p in parts), sum(p[1] for p in parts)
+
+    def _first_rank_reaching(self, wanted_new: int, level_size: int) -> int:
+        """The first rank after whose expansion `wanted_new` states are new."""
+        lo, hi = 0, level_size - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._upto(mid)[1] >= wanted_new:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    # -- progress, interrupts, checkpoints ------------------------------------------
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if self.report is None or now < self.next_report:
+            return
+        self.next_report = now + self.report_every
+        w = self.transport.hosts[0].worker
+        self.report({"generated": self.initial_generated + w.generated, "distinct": w.owned,
+                     "queued": w.current.count - w.position + w.upcoming.count,
+                     "depth": self.level, "elapsed": now - self.start + self.seconds_before})
+
+    def _tick_processes(self, counters: Sequence[int]) -> None:
+        now = time.perf_counter()
+        if self.report is None or now < self.next_report:
+            return
+        self.next_report = now + self.report_every
+        owned = sum(counters[0::3])
+        self.report({"generated": self.initial_generated + sum(counters[1::3]),
+                     "distinct": max(owned, self.distinct), "queued": 0, "depth": self.level,
+                     "elapsed": now - self.start + self.seconds_before})
+
+    def _interrupted(self, reason: str) -> None:
+        """A level did not finish. With a checkpoint folder, the level is undone
+        and the checkpoint written at its start, for a resume to redo it; else
+        the result is what the search knew when it stopped (a violation found
+        is real: its state and path are on disk)."""
+        self.stopped = reason
+        if hasattr(self.transport, "resume_after_stop"):
+            self.transport.resume_after_stop()
+        if self.place.checkpoint:
+            self.transport.call("rollback")
+            self.found = {}
+        self.transport.call("flush")
+        self._gather_found(self._found_of_hosts())
+        counters = self.transport.call("counters")
+        self.distinct = sum(c["owned"] for c in counters)
+        self.generated = self.initial_generated + sum(c["generated"] for c in counters)
+        self.queued = max(1, self._level_size())
+        if self.place.checkpoint:
+            self._write_checkpoint()
+
+    def _maybe_checkpoint(self) -> None:
+        if self.place.checkpoint and \
+                time.monotonic() - self.last_checkpoint >= self.place.checkpoint_every:
+            self._write_checkpoint()
+
+    def _write_checkpoint(self) -> None:
+        tag = f"{self.level}"
+        parts = self.transport.call("save", [(tag,)] * self.n)
+        search = {"level": self.level, "distinct": self.distinct,
+                  "initial_generated": self.initial_generated,
+                  "seconds": time.perf_counter() - self.start + self.seconds_before,
+                  "found": {str(j): list(e) for j, e in self.found.items()}}
+        checkpoint.write(self.folder, identity(self.model, self.props, self.n),
+                         self.place.run or {}, search, parts)
+        self.last_checkpoint = time.monotonic()
+        self.checkpoint_note = f"checkpoint at level {self.level} in {self.folder}"
+
+    def _resume(self) -> None:
+        manifest = checkpoint.read(self.folder)
+        checkpoint.check_identity(self.folder, manifest, identity(self.model, self.props, self.n))
+        self.transport.call("load", [(part,) for part in manifest["workers"]])
+        s = manifest["search"]
+        self.level, self.distinct = s["level"], s["distinct"]
+        self.initial_generated = s["initial_generated"]
+        self.seconds_before = s["seconds"]
+        self.found = {int(j): tuple(e) for j, e in s["found"].items()}
+        counters = self.transport.call("counters")
+        self.generated = self.initial_generated + sum(c["generated"] for c in counters)
+        self.depth = max(self.level - 1, 0)
+
+    # -- the answer ------------------------------------------------------------------
+    def _path_to(self, ref: int) -> Path:
+        steps = []
+        logs: dict[int, Any] = {}
+        try:
+            while True:
+                me, local = ref % self.n, ref // self.n
+                if me not in logs:
+                    logs[me] = open(os.path.join(self.folder, f"parents-w{me}.log"), "rb")
+                logs[me].seek(local * PARENT_RECORD)
+                record = logs[me].read(PARENT_RECORD)
+                parent = int.from_bytes(record[:8], "little", signed=True)
+                action = int.from_bytes(record[8:], "little")
+                if parent < 0:
+                    steps.reverse()
+                    return Path(action, steps)
+                steps.append(action)
+                ref = parent
+        finally:
+            for f in logs.values():
+                f.close()
+
+    def _result(self) -> Result:
+        paths, found_at = {}, {}
+        for j, (_key, ref, step, depth) in sorted(self.found.items()):
+            path = self._path_to(ref)
+            if step >= 0:
+                path.steps.append(step)
+            name = self.props[j].name
+            paths[name], found_at[name] = path, depth
+        complete = self.queued == 0 and self.stopped == COMPLETE
+        if not complete and self.stopped == COMPLETE:
+            self.stopped = DECIDED
+        verdicts = _verdicts(self.props, paths, complete, complete)
+        peak = peak_rss_mib()
+        counters_bytes = max(0.0, peak * 2**20 - self.baseline)
+        seconds = time.perf_counter() - self.start + self.seconds_before
+        return Result(
+            engine="check", verdicts=verdicts, complete=complete,
+            distinct_states=self.distinct, generated_states=self.generated, depth=self.depth,
+            seconds=seconds, peak_rss_mib=peak,
+            collision_probability=collision_probability(self.distinct), compiled_core=True,
+            compiled_rules=getattr(self.model, "native", None) is not None,
+            stopped=self.stopped, paths=paths, found_at=found_at, workers=self.n,
+            bytes_per_state=counters_bytes / self.distinct if self.distinct else 0.0,
+            search_engine="compiled", checkpoint=self.checkpoint_note)
+
+
+NO_LIMITS, ONE_WORKER = Limits(), Placement()
+
+
+def check(model: Model, properties: Sequence[Property], limits: Limits = NO_LIMITS,
+          progress: Progress | None = None, progress_every: float = 1.0,
+          place: Placement = ONE_WORKER) -> Result:
+    """Explore every reachable state (within limits) and check `properties` on
+    the compiled engine; graph properties, or a build without it, run on the
+    reference loop (the result's `search_engine` says which ran, and why)."""
+    why = reason_for_reference(properties)
+    if why is not None:
+        from bftcheck.checker import bfs
+
+        if place.resume or place.checkpoint:
+            from bftcheck.inputs import InputError
+
+            raise InputError(f"--checkpoint and --resume need the compiled engine, and this "
+                             f"check runs on the reference loop: {why}")
+        result = bfs.check(model, properties, limits, progress, progress_every)
+        result.search_engine = f"reference ({why})"
+        return result
+    return Search(model, properties, limits, place, progress, progress_every).run()

@@ -1,0 +1,377 @@
+"""The workers of the compiled search and how the coordinator reaches them.
+
+A `WorkerHost` runs one worker's share of every level (checker/_search_c.pyx:
+its fingerprints, parent log and level spools) and answers the coordinator's
+calls (checker/search.py). The transport is the only thing that differs
+between one worker in the coordinator's process (`InProcess`), local worker
+processes (`Processes`) and, later, Ray actors: each carries method calls to
+the hosts and their answers back, and every batch of successors travels as a
+file in the shared work folder, read by its owner at the level's end.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from bftcheck.checker import _search_c as engine  # type: ignore[attr-defined]
+from bftcheck.checker.interface import Model, Property
+from bftcheck.memory import over_budget
+
+CHUNK = 4096  # expansions between two looks at the clock, the memory and stop requests
+STATUS = dict(enumerate(engine.STATUS_NAMES))
+
+
+class WorkerLost(RuntimeError):
+    """A worker process ended before answering (killed, or out of memory)."""
+
+
+class Stopped(Exception):
+    """A host ended its level early: `reason` says why (a limit, an interrupt,
+    memory, the disk), or the search was decided (one worker)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def property_specs(model: Model, properties: Sequence[Property]) -> list[tuple[Any, ...]]:
+    """(scope, kind, native bit or -1, Python check) per property: a property
+    the model's native entry evaluates is checked in C, the rest in Python."""
+    native = getattr(model, "native", None)
+    specs = []
+    for p in properties:
+        names = () if native is None else (
+            native.step_predicates if p.scope == "step" else native.state_predicates)
+        bit = names.index(p.name) if p.name in names else -1
+        specs.append((p.scope, p.kind, bit, p.check))
+    return specs
+
+
+class WorkerHost:
+    """One worker: builds its C engine and runs what the coordinator asks."""
+
+    def __init__(self, model: Model, properties: Sequence[Property], me: int, workers: int,
+                 workdir: str, share: int, max_memory: int | None,
+                 should_stop: Callable[[], str | None]) -> None:
+        native = getattr(model, "native", None)
+        size = len(model.init_states()[0])
+        successors = getattr(model, "successor_states", None)
+        if successors is None:
+            def successors(s: bytes) -> tuple[list[bytes], list[str]]:
+                succ = list(model.next_states(s))
+                return [t for _, t in succ], [a.name for a, _ in succ]
+        self.worker = engine.Worker(
+            size, workers, me, workdir, share,
+            native.capsule if native is not None else None,
+            None if native is not None else successors,
+            property_specs(model, properties),
+            list(native.action_names) if native is not None else [])
+        self.me, self.workers, self.workdir = me, workers, workdir
+        self.max_memory = max_memory
+        self.should_stop = should_stop
+        self.level_generated = 0
+        self.level_found: dict[int, tuple[int, int, int, int]] = {}
+        self.progress: Callable[[], None] | None = None
+
+    # -- levels ----------------------------------------------------------------
+    def begin(self, level: int, initial: list[tuple[int, bytes]]) -> int:
+        """Level 0: add the initial states this worker owns; how many were new."""
+        w = self.worker
+        w.open_parents()
+        w.new_level(0)
+        added = sum(1 for k, s in initial if w.add_initial(s, k))
+        w.upcoming.seal()
+        w.advance()
+        w.depth = level
+        return added
+
+    def start_level(self, level: int, watched: int, stops: tuple[bool, bool, int]) -> None:
+        """Before expanding level `level`: what to watch and when to stop."""
+        w = self.worker
+        w.watched = watched
+        w.depth = level
+        w.stop_when_decided, w.stop_at_first, w.max_states = stops
+        self.level_generated = w.generated
+        self.level_found = w.found_events()
+        w.new_level(level + 1)
+        if self.workers > 1:
+            w.open_outboxes(level)
+
+    def expand_level(self) -> dict[str, Any]:
+        """Expand the whole current level, looking at limits every CHUNK states."""
+        w = self.worker
+        while True:
+            status = w.expand(CHUNK)
+            if status == 0:  # the level is done
+                break
+            if status != 1:  # decided, a state limit, or a failure
+                return self._ended(status)
+            why = self.should_stop() or over_budget(self.max_memory, w.seen.next_growth())
+            if why:
+                raise Stopped(why)
+            if self.progress is not None:
+                self.progress()
+        if self.workers > 1:
+            ok, paths = w.seal_outboxes()
+            if not ok:
+                raise Stopped(f"cannot write to {self.workdir} (disk full?)")
+            return {"status": "expanded", "outboxes": paths}
+        return self._level_end("expanded")
+
+    def _ended(self, status: int) -> dict[str, Any]:
+        name = STATUS[status]
+        if name in ("out of memory", "disk full"):
+            raise Stopped("out of memory (an allocation failed)" if name == "out of memory"
+                          else f"cannot write to {self.workdir} (disk full?)")
+        return self._level_end(name)
+
+    def _level_end(self, status: str) -> dict[str, Any]:
+        w = self.worker
+        if not w.upcoming.seal() or not w.flush_parents():
+            raise Stopped(f"cannot write to {self.workdir} (disk full?)")
+        return {"status": status, "owned": w.owned, "generated": w.generated,
+                "next": w.upcoming.count, "found": w.found_events(), "position": w.position}
+
+    def merge(self, inboxes: list[tuple[str, int]]) -> dict[str, Any]:
+        """Several workers: insert what was sent here, in key order."""
+        status = self.worker.merge(inboxes)
+        for path, _ in inboxes:
+            os.remove(path)
+        if status != 0:
+            self._ended(status)
+        result = self._level_end("merged")
+        keys = np.frombuffer(self.worker.next_keys(), dtype=np.int64)
+        keys.tofile(self._keys_path())
+        return result
+
+    def _keys_path(self, me: int | None = None) -> str:
+        return f"{self.workdir}/keys-w{self.me if me is None else me}.bin"
+
+    def rank_next(self) -> None:
+        """Several workers: the global rank of each next-level state is the
+        number of next-level keys, over all workers, below its own."""
+        mine = np.fromfile(self._keys_path(), dtype=np.int64)
+        ranks = np.arange(len(mine), dtype=np.int64)
+        for other in range(self.workers):
+            if other != self.me:
+                theirs = np.fromfile(self._keys_path(other), dtype=np.int64)
+                ranks += np.searchsorted(theirs, mine)
+        self.next_ranks = ranks
+
+    def advance(self) -> None:
+        w = self.worker
+        old = w.current.path if w.current is not None else None
+        w.advance()
+        if self.workers > 1:
+            w.set_ranks(self.next_ranks.tobytes())
+        if old and os.path.exists(old) and not self._keep(old):
+            os.remove(old)
+
+    def _keep(self, path: str) -> bool:
+        """A level file a checkpoint still refers to stays."""
+        return path in getattr(self, "checkpointed", ())
+
+    def set_initial_ranks(self, ranks: list[int]) -> None:
+        self.next_ranks = np.array(ranks, dtype=np.int64)
+        self.worker.set_ranks(self.next_ranks.tobytes())
+
+    def expanded_upto(self, rank: int) -> tuple[int, int]:
+        return self.worker.expanded_upto(rank)
+
+    def found_events(self) -> dict[int, tuple[int, int, int, int]]:
+        return self.worker.found_events()
+
+    def level_count(self) -> int:
+        return self.worker.current.count if self.worker.current is not None else 0
+
+    def flush(self) -> None:
+        if not self.worker.flush_parents():
+            raise OSError(f"cannot write to {self.workdir} (disk full?)")
+
+    def counters(self) -> dict[str, int]:
+        w = self.worker
+        return {"owned": w.owned, "generated": w.generated, "table_bytes": w.table_bytes(),
+                "buffer_bytes": w.buffer_bytes()}
+
+    # -- checkpoints -------------------------------------------------------------
+    def rollback(self) -> None:
+        """Undo the unfinished level (an interrupt): back to its start."""
+        w = self.worker
+        w.rollback(self.level_generated)
+        w.set_found(self.level_found)
+        for name in os.listdir(self.workdir):
+            if name.startswith("out-") and f"-w{self.me}-" in name:
+                os.remove(os.path.join(self.workdir, name))
+
+    def save(self, tag: str) -> dict[str, Any]:
+        """Write this worker's part of a checkpoint at a level boundary."""
+        w = self.worker
+        if not w.current.to_file() or not w.flush_parents():
+            raise OSError(f"cannot write to {self.workdir} (disk full?)")
+        table = f"{self.workdir}/table-{tag}-w{self.me}.bin"
+        w.seen.dump(table)
+        part = {"owned": w.owned, "level_base": w.level_base, "generated": w.generated,
+                "depth": w.depth, "level": os.path.basename(w.current.path),
+                "level_count": w.current.count, "table": os.path.basename(table),
+                "found": {str(j): list(e) for j, e in w.found_events().items()}}
+        if self.workers > 1:
+            ranks = f"{self.workdir}/ranks-{tag}-w{self.me}.bin"
+            self.next_ranks.tofile(ranks)
+            part["ranks"] = os.path.basename(ranks)
+        self.checkpointed = {w.current.path}
+        return part
+
+    def load(self, part: dict[str, Any]) -> None:
+        """Continue from this worker's part of a checkpoint."""
+        w = self.worker
+        w.seen.load(os.path.join(self.workdir, part["table"]))
+        w.restore(part["owned"], part["level_base"], part["generated"], part["depth"],
+                  os.path.join(self.workdir, part["level"]), part["level_count"])
+        w.set_found({int(j): tuple(e) for j, e in part["found"].items()})
+        if self.workers > 1:
+            self.next_ranks = np.fromfile(os.path.join(self.workdir, part["ranks"]),
+                                          dtype=np.int64)
+            w.set_ranks(self.next_ranks.tobytes())
+        self.checkpointed = {w.current.path}
+
+    def close(self) -> None:
+        self.worker.flush_parents()
+
+
+class InProcess:
+    """One worker, in the coordinator's process."""
+
+    def __init__(self, host: WorkerHost) -> None:
+        self.hosts = [host]
+
+    def call(self, method: str, args: Sequence[tuple[Any, ...]] | None = None) -> list[Any]:
+        return [getattr(self.hosts[0], method)(*(args[0] if args else ()))]
+
+    def close(self) -> None:
+        self.hosts[0].close()
+
+
+def _serve(conn: Any, make: Callable[[int], WorkerHost], me: int, stop_flag: Any,
+           progress: Any) -> None:
+    """A worker process: answer the coordinator's calls until told to end."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the coordinator decides; it tells us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        host = make(me)
+        host.should_stop = lambda: "stop requested" if stop_flag.is_set() else None
+
+        def report() -> None:
+            w = host.worker
+            progress[3 * me: 3 * me + 3] = [w.owned, w.generated, w.position]
+
+        host.progress = report
+        conn.send(("ok", None))
+    except BaseException as exc:  # noqa: BLE001 - reported to the coordinator
+        conn.send(("error", exc))
+        return
+    while True:
+        try:
+            method, args = conn.recv()
+        except EOFError:
+            return
+        if method == "exit":
+            host.close()
+            conn.send(("ok", None))
+            return
+        try:
+            conn.send(("ok", getattr(host, method)(*args)))
+        except Stopped as exc:
+            conn.send(("stopped", exc.reason))
+        except BaseException as exc:  # noqa: BLE001 - reported to the coordinator
+            conn.send(("error", exc))
+
+
+class Processes:
+    """Worker processes on this machine (forked: they share the model)."""
+
+    def __init__(self, make: Callable[[int], WorkerHost], workers: int,
+                 should_stop: Callable[[], str | None],
+                 tick: Callable[[Sequence[int]], None]) -> None:
+        ctx = multiprocessing.get_context("fork")
+        self.stop_flag = ctx.Event()
+        self.progress = ctx.Array("q", 3 * workers, lock=False)
+        self.should_stop = should_stop
+        self.tick = tick
+        self.conns: list[Any] = []
+        self.procs: list[Any] = []
+        for me in range(workers):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_serve, args=(child, make, me, self.stop_flag,
+                                                    self.progress), daemon=True)
+            proc.start()
+            child.close()
+            self.conns.append(parent)
+            self.procs.append(proc)
+        self._answers(range(workers))
+
+    def call(self, method: str, args: Sequence[tuple[Any, ...]] | None = None) -> list[Any]:
+        """Call `method` on every worker at once; their answers in order."""
+        for me, conn in enumerate(self.conns):
+            conn.send((method, tuple(args[me]) if args else ()))
+        return self._answers(range(len(self.conns)))
+
+    def _answers(self, workers: range) -> list[Any]:
+        answers: list[Any] = [None] * len(workers)
+        pending = set(workers)
+        stopped = None
+        while pending:
+            ready = multiprocessing.connection.wait([self.conns[me] for me in pending], 0.2)
+            self.tick(self.progress)
+            why = self.should_stop()
+            if why and not self.stop_flag.is_set():
+                self.stop_flag.set()
+                stopped = why
+            for conn in ready:
+                me = self.conns.index(conn)
+                try:
+                    kind, value = conn.recv()
+                except EOFError:
+                    self.stop_flag.set()
+                    raise WorkerLost(f"worker {me} lost (its process ended with "
+                                     f"{self.procs[me].exitcode})") from None
+                pending.discard(me)
+                if kind == "error":
+                    self.stop_flag.set()
+                    raise value
+                if kind == "stopped":
+                    self.stop_flag.set()
+                    stopped = stopped or value
+                answers[me] = value
+            for me in list(pending):
+                if not self.procs[me].is_alive() and not self.conns[me].poll():
+                    self.stop_flag.set()
+                    raise WorkerLost(f"worker {me} lost (its process ended with "
+                                     f"{self.procs[me].exitcode})")
+        if stopped:
+            raise Stopped(stopped)
+        return answers
+
+    def resume_after_stop(self) -> None:
+        self.stop_flag.clear()
+
+    def close(self) -> None:
+        for me, conn in enumerate(self.conns):
+            try:
+                if self.procs[me].is_alive():
+                    conn.send(("exit", ()))
+                    conn.poll(5) and conn.recv()
+            except (OSError, EOFError):
+                pass
+        deadline = time.monotonic() + 5
+        for proc in self.procs:
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.kill()
