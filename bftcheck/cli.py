@@ -52,32 +52,22 @@ from bftcheck.memory import DEFAULT_SHARE
 
 def cmd_check(args: argparse.Namespace) -> int:
     from bftcheck import itf
-    from bftcheck.checker.bfs import DECIDED, Limits, check
+    from bftcheck.checker.bfs import DECIDED, Limits
     from bftcheck.checker.interface import vocabulary
+    from bftcheck.checker.search import check
     from bftcheck.memory import default_budget, parse_size
-    from bftcheck.model.properties import PARTITION_ONLY
     from bftcheck.trace import from_path
 
-    model, cfg = build_model(args)
+    saved = _resumed_run(args) if args.resume else None
+    model, cfg = _resumed_model(saved) if saved else build_model(args)
     check_outputs(args)
     budget = parse_size(args.max_memory) if args.max_memory is not None else default_budget()
-    catalogue = {p.name: p for p in model.properties()}
-    if args.property:
-        unknown = [n for n in args.property if n not in catalogue]
-        if unknown and unknown[0] in PARTITION_ONLY and args.model is None:
-            raise ConfigError(f"property {unknown[0]!r} is about recovery after a partition "
-                              f"heals, and this configuration has no partitions: add "
-                              f"--partitions PATTERN (see 'bftcheck list partitions')")
-        if unknown:
-            raise ConfigError(f"unknown property {unknown[0]!r}: choose from "
-                              f"{', '.join(catalogue)} (see 'bftcheck list properties')")
-        chosen = [catalogue[n] for n in dict.fromkeys(args.property)]
-    else:
-        chosen = list(catalogue.values())
+    chosen = _chosen_properties(args, model, saved)
+    place = _placement(args, cfg, chosen, saved)
     if not args.json:
         print(f"bftcheck check: {vocabulary(model).describe_config(cfg)}", flush=True)
     result = check(model, chosen, Limits(args.max_states, args.max_seconds, budget),
-                   progress=None if args.quiet else print_progress)
+                   progress=None if args.quiet else print_progress, place=place)
     traces = {}
     for p in chosen:
         if p.kind != "sometimes" and p.name in result.paths:
@@ -85,8 +75,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     first = next(iter(traces.values()), None)
     error = write_traces(args, model, first)
     code = result.exit_code()
+    explicit = bool(args.property or (saved or {}).get("explicit"))
     explicit_witness = [p.name for p in chosen if p.kind == "sometimes"
-                        and args.property and result.verdicts[p.name] == "not witnessed"]
+                        and explicit and result.verdicts[p.name] == "not witnessed"]
     if explicit_witness and code == EXIT_OK:
         code = EXIT_VIOLATION
     if args.json:
@@ -109,9 +100,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"search: {status}: {s['distinct_states']:,} distinct states, "
           f"{s['generated_states']:,} generated, depth {s['depth']}, {s['seconds']:.2f} s "
           f"({s['states_per_second']:,.0f} states/s), peak RSS {s['peak_rss_mib']:.0f} MiB")
-    core = "compiled" if result.compiled_core else "pure-Python"
-    print(f"fingerprints: 64-bit, collision probability {s['collision_probability']:.1e} "
-          f"({core} core)")
+    print(f"engine: {_engine_line(result)}; fingerprints 64-bit, collision probability "
+          f"{s['collision_probability']:.1e}")
+    if result.checkpoint:
+        print(f"checkpoint: {result.checkpoint}")
     width = max(len(p.name) for p in chosen)
     for p in chosen:
         verdict = result.verdicts[p.name]
@@ -127,6 +119,95 @@ def cmd_check(args: argparse.Namespace) -> int:
     final = report_output_error(error, code)
     print(f"result: {verdict_line} (exit {final})", flush=True)
     return final
+
+
+def _engine_line(result: Any) -> str:
+    """Which search ran, on how many workers, and its memory per state."""
+    if result.search_engine == "compiled":
+        workers = f"{result.workers} worker{'s' if result.workers > 1 else ''}"
+        return (f"compiled search, {workers}, {result.bytes_per_state:.0f} bytes/state "
+                f"(peak RSS above the start)")
+    core = "compiled" if result.compiled_core else "pure-Python"
+    return f"{result.search_engine}, {core} core"
+
+
+def _chosen_properties(args: argparse.Namespace, model: Any,
+                       saved: dict[str, Any] | None) -> list[Any]:
+    """--property NAME ... (a resumed run: the checkpoint's), or every property."""
+    from bftcheck.model.properties import PARTITION_ONLY
+
+    catalogue = {p.name: p for p in model.properties()}
+    names = args.property or (saved or {}).get("properties")
+    if names:
+        unknown = [n for n in names if n not in catalogue]
+        if unknown and unknown[0] in PARTITION_ONLY and args.model is None:
+            raise ConfigError(f"property {unknown[0]!r} is about recovery after a partition "
+                              f"heals, and this configuration has no partitions: add "
+                              f"--partitions PATTERN (see 'bftcheck list partitions')")
+        if unknown:
+            raise ConfigError(f"unknown property {unknown[0]!r}: choose from "
+                              f"{', '.join(catalogue)} (see 'bftcheck list properties')")
+        return [catalogue[n] for n in dict.fromkeys(names)]
+    return list(catalogue.values())
+
+
+def _placement(args: argparse.Namespace, cfg: Any, chosen: list[Any],
+               saved: dict[str, Any] | None) -> Any:
+    """Where the search runs: --workers, --workdir, --checkpoint, --resume."""
+    import os
+
+    from bftcheck.checker.search import Placement
+
+    if args.checkpoint and args.resume:
+        raise UsageError("--checkpoint and --resume: give one (a resumed run keeps writing "
+                         "checkpoints to the folder it resumed from)")
+    folder = args.resume or args.checkpoint
+    if folder is not None and os.path.exists(folder) and not os.path.isdir(folder):
+        raise UsageError(f"{'--resume' if args.resume else '--checkpoint'} {folder}: not a "
+                         f"folder")
+    if args.checkpoint and os.path.isfile(os.path.join(args.checkpoint, "manifest.json")):
+        raise UsageError(f"--checkpoint {args.checkpoint}: the folder holds a checkpoint; "
+                         f"continue it with --resume {args.checkpoint}, or pick another folder")
+    if args.workdir is not None and not os.path.isdir(args.workdir):
+        raise UsageError(f"--workdir {args.workdir}: no such folder")
+    run = saved or {"model": args.model, "config": cfg.to_dict(),
+                    "properties": [p.name for p in chosen], "explicit": bool(args.property)}
+    workers = args.workers or os.cpu_count() or 1
+    return Placement(workers=workers, workdir=args.workdir, checkpoint=folder,
+                     checkpoint_every=args.checkpoint_every, resume=bool(args.resume), run=run)
+
+
+def _resumed_run(args: argparse.Namespace) -> dict[str, Any]:
+    """The run a checkpoint continues: what rebuilds its model and properties."""
+    from bftcheck.checker import checkpoint
+    from bftcheck.cli_common import TENDERMINT_FLAGS
+
+    given = [f for f in (*TENDERMINT_FLAGS, "config", "mutant", "model")
+             if getattr(args, f, None) is not None] + (["set"] if args.set else [])
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise UsageError(f"{flag} with --resume: a resumed run takes its configuration from "
+                         f"the checkpoint; leave the configuration options out")
+    manifest = checkpoint.read(args.resume)
+    return manifest.get("run") or {}
+
+
+def _resumed_model(run: dict[str, Any]) -> tuple[Any, Any]:
+    from bftcheck import plugins
+    from bftcheck.checker.checkpoint import CheckpointError
+
+    try:
+        if run.get("model"):
+            plugin = plugins.load(run["model"])
+            cfg = plugins.configure(plugin, run["config"], "the checkpoint")
+            return plugins.build(plugin, run["model"], cfg), cfg
+        from bftcheck.model import TendermintModel
+
+        cfg = Config.from_dict(run["config"], "the checkpoint")
+        return TendermintModel(cfg), cfg
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"--resume: the checkpoint's run cannot be rebuilt ({exc})") \
+            from None
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -172,6 +253,20 @@ def make_parser() -> Parser:
     c.add_argument("--max-memory", metavar="SIZE",
                    help="stop before the resident memory passes SIZE, e.g. 4G (default: "
                         f"{int(DEFAULT_SHARE * 100)}%% of the memory available at the start)")
+    c.add_argument("--workers", type=positive_int, metavar="N",
+                   help="worker processes of the search (default: every core); the counts, "
+                        "verdicts and traces are the same for any N")
+    c.add_argument("--workdir", metavar="DIR",
+                   help="folder for the search's disk files (default: a temporary folder, "
+                        "removed after)")
+    c.add_argument("--checkpoint", metavar="DIR",
+                   help="write checkpoints to DIR (at level boundaries, every "
+                        "--checkpoint-every seconds, and when interrupted or stopped by a limit)")
+    c.add_argument("--checkpoint-every", type=positive_number, metavar="S", default=300.0,
+                   help="seconds between two checkpoints (default 300)")
+    c.add_argument("--resume", metavar="DIR",
+                   help="continue the run checkpointed in DIR, with its configuration and "
+                        "properties; it ends as the uninterrupted run would")
     output_options(c)
     c.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     c.set_defaults(func=cmd_check)

@@ -163,6 +163,7 @@ class Search:
             except MemoryError:
                 self._interrupted("out of memory (an allocation failed)")
             finally:
+                self.memory = self._memory()
                 self.transport.close()
             return self._result()
         finally:
@@ -380,6 +381,21 @@ class Search:
         self.generated = self.initial_generated + sum(c["generated"] for c in counters)
         self.depth = max(self.level - 1, 0)
 
+    def _memory(self) -> tuple[float, float]:
+        """(peak RSS in MiB, bytes above the start): the coordinator's, plus
+        what each worker process grew by (their start is the coordinator's
+        memory, shared with it)."""
+        peak = peak_rss_mib() * 2**20
+        above = max(0.0, peak - self.baseline)
+        if self.n > 1:
+            try:
+                for worker_peak, start in self.transport.call("memory"):
+                    peak += max(0, worker_peak - start)
+                    above += max(0, worker_peak - start)
+            except Exception:  # noqa: BLE001 - a lost worker: report what is known
+                pass
+        return peak / 2**20, above
+
     # -- the answer ------------------------------------------------------------------
     def _path_to(self, ref: int) -> Path:
         steps = []
@@ -414,8 +430,7 @@ class Search:
         if not complete and self.stopped == COMPLETE:
             self.stopped = DECIDED
         verdicts = _verdicts(self.props, paths, complete, complete)
-        peak = peak_rss_mib()
-        counters_bytes = max(0.0, peak * 2**20 - self.baseline)
+        peak, above = getattr(self, "memory", (peak_rss_mib(), 0.0))
         seconds = time.perf_counter() - self.start + self.seconds_before
         return Result(
             engine="check", verdicts=verdicts, complete=complete,
@@ -424,7 +439,7 @@ class Search:
             collision_probability=collision_probability(self.distinct), compiled_core=True,
             compiled_rules=getattr(self.model, "native", None) is not None,
             stopped=self.stopped, paths=paths, found_at=found_at, workers=self.n,
-            bytes_per_state=counters_bytes / self.distinct if self.distinct else 0.0,
+            bytes_per_state=above / self.distinct if self.distinct else 0.0,
             search_engine="compiled", checkpoint=self.checkpoint_note)
 
 
