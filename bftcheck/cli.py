@@ -64,6 +64,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     budget = parse_size(args.max_memory) if args.max_memory is not None else default_budget()
     chosen = _chosen_properties(args, model, saved)
     place = _placement(args, cfg, chosen, saved)
+    if args.resume:  # before any output: a checkpoint of another run is bad input
+        from bftcheck.checker import checkpoint, search
+
+        checkpoint.check_identity(args.resume, checkpoint.read(args.resume),
+                                  search.identity(model, chosen, place.workers))
     if not args.json:
         print(f"bftcheck check: {vocabulary(model).describe_config(cfg)}", flush=True)
     result = check(model, chosen, Limits(args.max_states, args.max_seconds, budget),

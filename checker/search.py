@@ -225,10 +225,14 @@ class Search:
             self.transport.call("start_level", [(self.level, self._watch_mask(), stops)] * self.n)
             self.depth = self.level
             pending_before = self._pending()
-            answers = self.transport.call("expand_level")
+            answers = self.transport.call("expand_level", stoppable=True)
             if self.n > 1:
                 answers = self._merge(answers)
             if self._finish_level(answers, level_size, pending_before, always):
+                if self.stopped != COMPLETE and self.place.checkpoint:
+                    # a state limit: the answer is this moment's; a resume redoes the level
+                    self.transport.call("rollback")
+                    self._write_checkpoint()
                 return
             self.transport.call("advance")
             self.level += 1
@@ -239,7 +243,7 @@ class Search:
 
     def _merge(self, answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
         inboxes = [[a["outboxes"][owner] for a in answers] for owner in range(self.n)]
-        merged = self.transport.call("merge", [(box,) for box in inboxes])
+        merged = self.transport.call("merge", [(box,) for box in inboxes], stoppable=True)
         self.transport.call("rank_next")
         return merged
 
@@ -342,6 +346,7 @@ class Search:
         if self.place.checkpoint:
             self.transport.call("rollback")
             self.found = {}
+            self.depth = max(self.level - 1, 0)
         self.transport.call("flush")
         self._gather_found(self._found_of_hosts())
         counters = self.transport.call("counters")
@@ -357,16 +362,24 @@ class Search:
             self._write_checkpoint()
 
     def _write_checkpoint(self) -> None:
+        """Checkpoint the hosts as they stand, at the start of level `level`
+        (a level boundary, or a level rolled back)."""
         tag = f"{self.level}"
         parts = self.transport.call("save", [(tag,)] * self.n)
-        search = {"level": self.level, "distinct": self.distinct,
+        found: dict[int, tuple[int, int, int, int]] = {}
+        for part in parts:
+            for j, event in part["found"].items():
+                if int(j) not in found or event[0] < found[int(j)][0]:
+                    found[int(j)] = tuple(event)
+        search = {"level": self.level, "distinct": sum(p["owned"] for p in parts),
                   "initial_generated": self.initial_generated,
                   "seconds": time.perf_counter() - self.start + self.seconds_before,
-                  "found": {str(j): list(e) for j, e in self.found.items()}}
+                  "found": {str(j): list(e) for j, e in found.items()}}
         checkpoint.write(self.folder, identity(self.model, self.props, self.n),
                          self.place.run or {}, search, parts)
         self.last_checkpoint = time.monotonic()
-        self.checkpoint_note = f"checkpoint at level {self.level} in {self.folder}"
+        self.checkpoint_note = (f"written at level {self.level} to {self.folder}; continue "
+                                f"with: bftcheck check --resume {self.folder}")
 
     def _resume(self) -> None:
         manifest = checkpoint.read(self.folder)

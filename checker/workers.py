@@ -259,7 +259,8 @@ class InProcess:
     def __init__(self, host: WorkerHost) -> None:
         self.hosts = [host]
 
-    def call(self, method: str, args: Sequence[tuple[Any, ...]] | None = None) -> list[Any]:
+    def call(self, method: str, args: Sequence[tuple[Any, ...]] | None = None,
+             stoppable: bool = False) -> list[Any]:
         return [getattr(self.hosts[0], method)(*(args[0] if args else ()))]
 
     def close(self) -> None:
@@ -312,6 +313,7 @@ class Processes:
         self.progress = ctx.Array("q", 3 * workers, lock=False)
         self.should_stop = should_stop
         self.tick = tick
+        self.winding_up = False  # after a stop: the calls that wind up must not stop
         self.conns: list[Any] = []
         self.procs: list[Any] = []
         for me in range(workers):
@@ -324,20 +326,23 @@ class Processes:
             self.procs.append(proc)
         self._answers(range(workers))
 
-    def call(self, method: str, args: Sequence[tuple[Any, ...]] | None = None) -> list[Any]:
-        """Call `method` on every worker at once; their answers in order."""
+    def call(self, method: str, args: Sequence[tuple[Any, ...]] | None = None,
+             stoppable: bool = False) -> list[Any]:
+        """Call `method` on every worker at once; their answers in order. Only a
+        stoppable call (a level's expansion or merge) is cut short by a stop
+        request; the others are short and must finish on every worker alike."""
         for me, conn in enumerate(self.conns):
             conn.send((method, tuple(args[me]) if args else ()))
-        return self._answers(range(len(self.conns)))
+        return self._answers(range(len(self.conns)), stoppable)
 
-    def _answers(self, workers: range) -> list[Any]:
+    def _answers(self, workers: range, stoppable: bool = False) -> list[Any]:
         answers: list[Any] = [None] * len(workers)
         pending = set(workers)
         stopped = None
         while pending:
             ready = multiprocessing.connection.wait([self.conns[me] for me in pending], 0.2)
             self.tick(self.progress)
-            why = self.should_stop()
+            why = self.should_stop() if stoppable and not self.winding_up else None
             if why and not self.stop_flag.is_set():
                 self.stop_flag.set()
                 stopped = why
@@ -367,6 +372,8 @@ class Processes:
         return answers
 
     def resume_after_stop(self) -> None:
+        """The stop was taken: let the winding-up calls (rollback, save) run."""
+        self.winding_up = True
         self.stop_flag.clear()
 
     def close(self) -> None:
