@@ -133,7 +133,8 @@ def _engine_line(result: Any) -> str:
         return (f"compiled search, {workers}, {result.bytes_per_state:.0f} bytes/state "
                 f"(peak RSS above the start)")
     core = "compiled" if result.compiled_core else "pure-Python"
-    return f"{result.search_engine}, {core} core"
+    loop, _, why = result.search_engine.partition(" (")
+    return f"{loop} on the {core} core ({why}" if why else f"{loop} on the {core} core"
 
 
 def _chosen_properties(args: argparse.Namespace, model: Any,

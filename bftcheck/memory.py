@@ -53,6 +53,31 @@ def rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def reset_peak() -> bool:
+    """Restart this process's peak-RSS count from its RSS now (Linux: write 5
+    to /proc/self/clear_refs), so that `peak_bytes` measures one piece of work
+    in a process that did other work before (tests, a coordinator); False if
+    the system does not allow it."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_bytes() -> int:
+    """The peak RSS since the process began or since `reset_peak` (VmHWM)."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def address_space_bytes() -> int | None:
     try:
         with open("/proc/self/statm", "rb") as f:

@@ -32,11 +32,10 @@ from bftcheck.checker.bfs import (
     Progress,
     _verdicts,
     collision_probability,
-    peak_rss_mib,
 )
 from bftcheck.checker.interface import Model, Property
 from bftcheck.checker.result import Path, Result
-from bftcheck.memory import rss_bytes
+from bftcheck.memory import peak_bytes, reset_peak, rss_bytes
 
 try:
     from bftcheck.checker import workers as _workers
@@ -69,6 +68,8 @@ def reason_for_reference(properties: Sequence[Property]) -> str | None:
     if not available():
         return "the compiled engine is not built" if not extensions_disabled() \
             else "BFTCHECK_NO_EXTENSIONS=1"
+    if os.environ.get("BFTCHECK_REFERENCE_LOOP", "") not in ("", "0"):
+        return "BFTCHECK_REFERENCE_LOOP=1"
     graph = [p.name for p in properties if p.kind in GRAPH_KINDS]
     if graph:
         return f"graph properties ({', '.join(graph)}) need the state graph's edges"
@@ -104,6 +105,7 @@ class Search:
         self.report, self.report_every = progress, progress_every
         self.n = place.workers
         self.start = time.perf_counter()
+        reset_peak()  # the peak of this search, not of what the process did before
         self.baseline = rss_bytes()
         self.found: dict[int, tuple[int, int, int, int]] = {}
         self.level = 0
@@ -398,7 +400,7 @@ class Search:
         """(peak RSS in MiB, bytes above the start): the coordinator's, plus
         what each worker process grew by (their start is the coordinator's
         memory, shared with it)."""
-        peak = peak_rss_mib() * 2**20
+        peak = float(peak_bytes())
         above = max(0.0, peak - self.baseline)
         if self.n > 1:
             try:
@@ -443,7 +445,7 @@ class Search:
         if not complete and self.stopped == COMPLETE:
             self.stopped = DECIDED
         verdicts = _verdicts(self.props, paths, complete, complete)
-        peak, above = getattr(self, "memory", (peak_rss_mib(), 0.0))
+        peak, above = getattr(self, "memory", (peak_bytes() / 2**20, 0.0))
         seconds = time.perf_counter() - self.start + self.seconds_before
         return Result(
             engine="check", verdicts=verdicts, complete=complete,
@@ -475,6 +477,6 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = NO_LIMI
             raise InputError(f"--checkpoint and --resume need the compiled engine, and this "
                              f"check runs on the reference loop: {why}")
         result = bfs.check(model, properties, limits, progress, progress_every)
-        result.search_engine = f"reference ({why})"
+        result.search_engine = f"reference loop ({why})"
         return result
     return Search(model, properties, limits, place, progress, progress_every).run()

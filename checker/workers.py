@@ -23,7 +23,7 @@ import numpy as np
 
 from bftcheck.checker import _search_c as engine  # type: ignore[attr-defined]
 from bftcheck.checker.interface import Model, Property
-from bftcheck.memory import over_budget, rss_bytes
+from bftcheck.memory import over_budget, peak_bytes, reset_peak, rss_bytes
 
 CHUNK = 4096  # expansions between two looks at the clock, the memory and stop requests
 STATUS = dict(enumerate(engine.STATUS_NAMES))
@@ -80,6 +80,7 @@ class WorkerHost:
         self.level_generated = 0
         self.level_found: dict[int, tuple[int, int, int, int]] = {}
         self.progress: Callable[[], None] | None = None
+        reset_peak()
         self.baseline = rss_bytes()
 
     # -- levels ----------------------------------------------------------------
@@ -245,9 +246,7 @@ class WorkerHost:
 
     def memory(self) -> tuple[int, int]:
         """(peak RSS, RSS when this host began), in bytes."""
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, self.baseline
+        return peak_bytes(), self.baseline
 
     def close(self) -> None:
         self.worker.flush_parents()

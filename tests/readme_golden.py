@@ -36,9 +36,12 @@ MASKS = [
     (re.compile(r"\b\d[\d,]*(\.\d+)? ?s\b"), "<t>s"),  # 1.46 s, 0.4 s, 55.9 s
     (re.compile(r"\b\d[\d,]*(\.\d+)? states/s\b"), "<r> states/s"),
     (re.compile(r"\bpeak RSS \d[\d,]*(\.\d+)? MiB\b"), "peak RSS <m> MiB"),
+    (re.compile(r"\b\d[\d,]*(\.\d+)? bytes/state\b"), "<b> bytes/state"),
+    (re.compile(r"\b\d+ workers?\b"), "<n> workers"),  # one per core by default
     (re.compile(r"^(\s*seconds\s+)[\d.]+(\s+)[\d.]+"), r"\1<t>\2<t>"),  # crossval's row
 ]
 TIMING_KEYS = {"seconds", "states_per_second", "peak_rss_mib", "max_memory_bytes",
+               "bytes_per_state", "workers",
                "seconds_per_depth"}
 
 

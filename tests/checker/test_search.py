@@ -119,7 +119,7 @@ def test_graph_properties_run_on_the_reference_loop_and_say_so():
     m = TendermintModel(preset("n4-f1-split"))
     props = [p for p in m.properties() if p.name == "recovery"]
     result = search.check(m, props, Limits(max_states=5_000))
-    assert result.search_engine.startswith("reference (graph properties (recovery)")
+    assert result.search_engine.startswith("reference loop (graph properties (recovery)")
 
 
 def test_a_python_check_that_raises_is_an_error_not_a_verdict():

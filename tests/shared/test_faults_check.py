@@ -190,7 +190,7 @@ def test_atomic_write_keeps_the_mode_a_plain_write_would_give(tmp_path):
 
 def test_internal_error_is_exit_4_with_one_line_and_a_crash_file(capsys, monkeypatch,
                                                                   tmp_path):
-    import bftcheck.checker.bfs as bfs
+    import bftcheck.checker.search as bfs
 
     def broken(*a, **k):
         raise RuntimeError("injected fault")
@@ -209,7 +209,7 @@ def test_internal_error_is_exit_4_with_one_line_and_a_crash_file(capsys, monkeyp
 
 
 def test_debug_shows_the_traceback(capsys, monkeypatch):
-    import bftcheck.checker.bfs as bfs
+    import bftcheck.checker.search as bfs
 
     monkeypatch.setattr(bfs, "check", lambda *a, **k: 1 / 0)
     code, out, err = run_cli(capsys, "check", "--quiet", "--debug")
@@ -357,7 +357,7 @@ def test_more_bad_input_is_one_line_exit_2(capsys, argv, needle):
 
 
 def test_a_multi_line_internal_error_is_still_one_line(capsys, monkeypatch):
-    import bftcheck.checker.bfs as bfs
+    import bftcheck.checker.search as bfs
 
     def broken(*a, **k):
         raise RuntimeError("first line\nsecond line\nthird line")
