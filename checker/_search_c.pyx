@@ -42,6 +42,9 @@ cdef extern from "native_model.h":
 cdef extern from "stdio.h":
     int fseeko(FILE*, long long, int) nogil
 
+cdef extern from *:
+    void __builtin_prefetch(const void* addr) nogil
+
 # What expand and merge return.
 cdef enum:
     LEVEL_DONE = 0
@@ -154,6 +157,12 @@ cdef class FingerprintSet:
         sh.keys = nk
         sh.mask = newmask
         return 0
+
+    cdef inline void prefetch(self, uint64_t fp) noexcept nogil:
+        """Start loading fp's slot: the inserts of a state's successors then
+        wait for their cache misses together, not one after another."""
+        cdef Shard* sh = &self.shards[fp >> (64 - SHARD_BITS)]
+        __builtin_prefetch(&sh.keys[fp & sh.mask])
 
     cdef int insert(self, uint64_t fp) noexcept nogil:
         """1 if fp is new (now stored), 0 if it was there, -1 out of memory."""
@@ -441,6 +450,7 @@ cdef class Worker:
     cdef list outboxes
     cdef uint8_t* out
     cdef uint16_t* kinds
+    cdef uint64_t* fps             # the fingerprints of the successors in `out`
     cdef int ocap
     cdef list names                # action names of the successors in `out` (Python)
     # properties: index j -> scope (1 step), kind (1 always), native bit or -1
@@ -512,7 +522,8 @@ cdef class Worker:
         self.ocap = 256
         self.out = <uint8_t*>malloc(<size_t>self.ocap * state_size)
         self.kinds = <uint16_t*>malloc(self.ocap * sizeof(uint16_t))
-        if not (self.out and self.kinds):
+        self.fps = <uint64_t*>malloc(self.ocap * sizeof(uint64_t))
+        if not (self.out and self.kinds and self.fps):
             raise MemoryError()
         self.parents_path = f"{workdir}/parents-w{me}.log"
         self.workdir = workdir
@@ -524,6 +535,7 @@ cdef class Worker:
             fclose(self.parents)
         free(self.out)
         free(self.kinds)
+        free(self.fps)
         free(self.ranks)
         free(self.nsucc)
         free(self.keys)
@@ -714,6 +726,10 @@ cdef class Worker:
         if k == NULL:
             return -1
         self.kinds = k
+        cdef uint64_t* f = <uint64_t*>realloc(self.fps, cap * sizeof(uint64_t))
+        if f == NULL:
+            return -1
+        self.fps = f
         self.ocap = cap
         return 0
 
@@ -740,11 +756,12 @@ cdef class Worker:
             return -2
 
     # -- one worker: insert as made --------------------------------------------------
-    cdef int add(self, const uint8_t* t, int64_t parent, uint32_t action, uint64_t key,
-                 int depth) noexcept nogil:
-        """Store t if new: 1 new, 0 seen, or the negated status of a failure."""
+    cdef int add(self, const uint8_t* t, uint64_t fp, int64_t parent, uint32_t action,
+                 uint64_t key, int depth) noexcept nogil:
+        """Store t (fingerprint fp) if new: 1 new, 0 seen, or the negated status
+        of a failure."""
         cdef uint8_t rec[PARENT_RECORD]
-        cdef int r = self.seen.insert(bftcheck_fingerprint(t, self.state_size))
+        cdef int r = self.seen.insert(fp)
         cdef int64_t sid
         if r < 0:
             return -NO_MEMORY
@@ -767,7 +784,9 @@ cdef class Worker:
         True if it was new. Raises what a Python check raised."""
         if PyBytes_GET_SIZE(state) != self.state_size:
             raise ValueError(f"state has {len(state)} bytes, expected {self.state_size}")
-        r = self.add(<const uint8_t*>PyBytes_AS_STRING(state), -1, position, position, 0)
+        cdef const uint8_t* data = <const uint8_t*>PyBytes_AS_STRING(state)
+        r = self.add(data, bftcheck_fingerprint(data, self.state_size), -1, position, position,
+                     0)
         return self.status_or_raise(r)
 
     cdef object status_or_raise(self, int r):
@@ -819,9 +838,14 @@ cdef class Worker:
             self.generated += n
             if self.check_steps(s, n, rank, parent, depth) < 0:
                 return CALLBACK_ERROR
+            if self.workers == 1:
+                for k in range(n):
+                    self.fps[k] = bftcheck_fingerprint(self.out + <size_t>k * self.state_size,
+                                                       self.state_size)
+                    self.seen.prefetch(self.fps[k])
             for k in range(n):
                 if self.workers == 1:
-                    r = self.add(self.out + <size_t>k * self.state_size, parent, k,
+                    r = self.add(self.out + <size_t>k * self.state_size, self.fps[k], parent, k,
                                  rank * MAX_ACTIONS + k, depth)
                     if r < 0:
                         return -r
@@ -886,8 +910,9 @@ cdef class Worker:
                 if best < 0:
                     break
                 memcpy(&parent, heads[best] + 8, 8)
-                r = self.add(heads[best] + 16, parent, <uint32_t>(bkey % MAX_ACTIONS), bkey,
-                             self.depth + 1)
+                r = self.add(heads[best] + 16,
+                             bftcheck_fingerprint(heads[best] + 16, self.state_size), parent,
+                             <uint32_t>(bkey % MAX_ACTIONS), bkey, self.depth + 1)
                 if r < 0:
                     status = -r
                     break
