@@ -66,6 +66,8 @@ cdef enum:
     MAX_ACTIONS = 65536
     PARENT_RECORD = 12   # int64 parent reference + uint32 action position
     READ_CHUNK = 1 << 20
+    HEADER = 24          # an outbox record: key, parent reference, fingerprint, then the state
+    MERGE_BATCH = 32
 
 
 def fingerprint(bytes data):
@@ -572,7 +574,7 @@ cdef class Worker:
         """One file of (key, parent, state) records per owner (several workers)."""
         cdef int o
         self.outboxes = [
-            Spool(16 + self.state_size, f"{self.workdir}/out-{level}-w{self.me}-to{o}.bin",
+            Spool(HEADER + self.state_size, f"{self.workdir}/out-{level}-w{self.me}-to{o}.bin",
                   1 << 20)
             for o in range(self.workers)
         ]
@@ -815,7 +817,7 @@ cdef class Worker:
         cdef int n, k, r, owner
         cdef int64_t done = 0, parent
         cdef uint64_t rank
-        cdef uint8_t head[16]
+        cdef uint8_t head[HEADER]
         cdef uint64_t fp, key
         cdef int depth = self.depth + 1
         while done < budget:
@@ -855,9 +857,11 @@ cdef class Worker:
                     key = rank * MAX_ACTIONS + k
                     memcpy(head, &key, 8)
                     memcpy(head + 8, &parent, 8)
+                    memcpy(head + 16, &fp, 8)
                     owner = <int>(((fp >> 24) & <uint64_t>0xFFFFFFFF) % <uint64_t>self.workers)
-                    if (<Spool>self.boxes[owner]).append2(head, 16, self.out + <size_t>k * self.state_size,
-                                      self.state_size) < 0:
+                    if (<Spool>self.boxes[owner]).append2(
+                            head, HEADER, self.out + <size_t>k * self.state_size,
+                            self.state_size) < 0:
                         return DISK_FULL
             if self.workers == 1:
                 if self.max_states >= 0 and self.owned >= self.max_states:
@@ -884,21 +888,45 @@ cdef class Worker:
         state properties are those of the one-worker search."""
         cdef list spools = []
         cdef Spool sp
-        cdef int i, m = len(inboxes), best, status = LEVEL_DONE, r
-        cdef const uint8_t** heads = <const uint8_t**>calloc(max(m, 1), sizeof(uint8_t*))
-        cdef uint64_t key, bkey
-        cdef int64_t parent
-        if heads == NULL:
+        cdef int i, m = len(inboxes), status
+        cdef void** sources = <void**>calloc(max(m, 1), sizeof(void*))
+        if sources == NULL:
             raise MemoryError()
         try:
             for path, count in inboxes:
-                sp = Spool(16 + self.state_size, path, 1)
+                sp = Spool(HEADER + self.state_size, path, 1)
                 sp.spilled = True
                 sp.count = count
                 spools.append(sp)
             for i in range(m):
-                heads[i] = (<Spool>spools[i]).next()
-            while True:
+                sources[i] = <void*>spools[i]
+            with nogil:
+                status = self.merge_nogil(sources, m)
+        finally:
+            free(sources)
+        if status == CALLBACK_ERROR:
+            exc, self.error = self.error, None
+            raise exc
+        return status
+
+    cdef int merge_nogil(self, void** sources, int m) noexcept nogil:
+        """The k-way merge by key, MERGE_BATCH records at a time: their table
+        slots are prefetched together, then they are inserted in order."""
+        cdef int record = HEADER + self.state_size, i, best, n, j, r, status
+        cdef uint64_t key, bkey, fp
+        cdef int64_t parent
+        cdef const uint8_t** heads = <const uint8_t**>calloc(m, sizeof(uint8_t*))
+        cdef uint8_t* batch = <uint8_t*>malloc(MERGE_BATCH * record)
+        if heads == NULL or batch == NULL:
+            free(heads)
+            free(batch)
+            return NO_MEMORY
+        for i in range(m):
+            heads[i] = (<Spool>sources[i]).next()
+        status = LEVEL_DONE
+        while status == LEVEL_DONE:
+            n = 0
+            while n < MERGE_BATCH:
                 best = -1
                 bkey = 0
                 for i in range(m):
@@ -909,28 +937,33 @@ cdef class Worker:
                             bkey = key
                 if best < 0:
                     break
-                memcpy(&parent, heads[best] + 8, 8)
-                r = self.add(heads[best] + 16,
-                             bftcheck_fingerprint(heads[best] + 16, self.state_size), parent,
-                             <uint32_t>(bkey % MAX_ACTIONS), bkey, self.depth + 1)
+                memcpy(batch + n * record, heads[best], record)
+                memcpy(&fp, heads[best] + 16, 8)
+                self.seen.prefetch(fp)
+                n += 1
+                heads[best] = (<Spool>sources[best]).next()
+            if n == 0:
+                break
+            for j in range(n):
+                memcpy(&key, batch + j * record, 8)
+                memcpy(&parent, batch + j * record + 8, 8)
+                memcpy(&fp, batch + j * record + 16, 8)
+                r = self.add(batch + j * record + HEADER, fp, parent,
+                             <uint32_t>(key % MAX_ACTIONS), key, self.depth + 1)
                 if r < 0:
                     status = -r
                     break
-                if r == 1 and self.push_key(bkey) < 0:
+                if r == 1 and self.push_key(key) < 0:
                     status = NO_MEMORY
                     break
-                heads[best] = (<Spool>spools[best]).next()
-            for i in range(m):
-                if (<Spool>spools[i]).failed:
-                    status = DISK_FULL
-        finally:
-            free(heads)
-        if status == CALLBACK_ERROR:
-            exc, self.error = self.error, None
-            raise exc
+        for i in range(m):
+            if (<Spool>sources[i]).failed:
+                status = DISK_FULL
+        free(heads)
+        free(batch)
         return status
 
-    cdef int push_key(self, uint64_t key) noexcept:
+    cdef int push_key(self, uint64_t key) noexcept nogil:
         cdef int64_t cap
         cdef int64_t* p
         if self.nkeys >= self.keys_cap:
