@@ -320,10 +320,12 @@ cdef class Spool:
         self.used = 0
         return 0
 
-    cdef int append(self, const uint8_t* rec) noexcept nogil:
-        """0, or -1 if the disk refused (full, or the folder is gone)."""
+    cdef uint8_t* reserve(self) noexcept nogil:
+        """Room for one more record at the end (the caller fills it), or NULL if
+        the disk refused (full, or the folder is gone)."""
         cdef int64_t newcap
         cdef uint8_t* nb
+        cdef uint8_t* r
         if self.used + self.record > self.cap:
             newcap = 2 * self.cap
             if self.f == NULL and newcap <= self.share:
@@ -333,21 +335,19 @@ cdef class Spool:
                     self.cap = newcap
             if self.used + self.record > self.cap:
                 if self.flush_buffer() < 0:
-                    return -1
-        memcpy(self.buf + self.used, rec, self.record)
+                    return NULL
+        r = self.buf + self.used
         self.used += self.record
         self.count += 1
-        return 0
+        return r
 
-    cdef int append2(self, const uint8_t* head, int nhead, const uint8_t* rec,
-                     int nrec) noexcept nogil:
-        """Append one record made of two parts (a key header and a state)."""
-        cdef uint8_t tmp[4096]
-        if nhead + nrec != self.record or self.record > 4096:
+    cdef int append(self, const uint8_t* rec) noexcept nogil:
+        """0, or -1 if the disk refused."""
+        cdef uint8_t* r = self.reserve()
+        if r == NULL:
             return -1
-        memcpy(tmp, head, nhead)
-        memcpy(tmp + nhead, rec, nrec)
-        return self.append(tmp)
+        memcpy(r, rec, self.record)
+        return 0
 
     def seal(self):
         """Finish writing: a spilled spool's rest goes to its file; False if the
@@ -817,7 +817,7 @@ cdef class Worker:
         cdef int n, k, r, owner
         cdef int64_t done = 0, parent
         cdef uint64_t rank
-        cdef uint8_t head[HEADER]
+        cdef uint8_t* slot
         cdef uint64_t fp, key
         cdef int depth = self.depth + 1
         while done < budget:
@@ -855,14 +855,15 @@ cdef class Worker:
                     fp = bftcheck_fingerprint(self.out + <size_t>k * self.state_size,
                                               self.state_size)
                     key = rank * MAX_ACTIONS + k
-                    memcpy(head, &key, 8)
-                    memcpy(head + 8, &parent, 8)
-                    memcpy(head + 16, &fp, 8)
                     owner = <int>(((fp >> 24) & <uint64_t>0xFFFFFFFF) % <uint64_t>self.workers)
-                    if (<Spool>self.boxes[owner]).append2(
-                            head, HEADER, self.out + <size_t>k * self.state_size,
-                            self.state_size) < 0:
+                    slot = (<Spool>self.boxes[owner]).reserve()
+                    if slot == NULL:
                         return DISK_FULL
+                    memcpy(slot, &key, 8)
+                    memcpy(slot + 8, &parent, 8)
+                    memcpy(slot + 16, &fp, 8)
+                    memcpy(slot + HEADER, self.out + <size_t>k * self.state_size,
+                           self.state_size)
             if self.workers == 1:
                 if self.max_states >= 0 and self.owned >= self.max_states:
                     return STATE_LIMIT

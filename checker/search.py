@@ -214,7 +214,7 @@ class Search:
         limits = self.limits
         always = {j for j, p in enumerate(self.props) if p.kind == "always"}
         while True:
-            level_size = self._level_size()
+            level_size = self.level_size = self._level_size()
             first_found = limits.stop_at_first_violation and always & self.found.keys()
             if not self._pending() or first_found:
                 self.queued = level_size
@@ -333,8 +333,10 @@ class Search:
             return
         self.next_report = now + self.report_every
         owned = sum(counters[0::3])
+        left = getattr(self, "level_size", 0) - sum(counters[2::3])  # of this level
         self.report({"generated": self.initial_generated + sum(counters[1::3]),
-                     "distinct": max(owned, self.distinct), "queued": 0, "depth": self.level,
+                     "distinct": max(owned, self.distinct), "queued": max(left, 0),
+                     "depth": self.level,
                      "elapsed": now - self.start + self.seconds_before})
 
     def _interrupted(self, reason: str) -> None:
