@@ -461,7 +461,9 @@ cdef class Worker:
     cdef int palways[MAX_PROPERTIES]
     cdef int pbit[MAX_PROPERTIES]
     cdef list py_checks
-    cdef public uint64_t watched
+    cdef uint64_t watch             # properties still to find (bit j: property j)
+    cdef uint64_t state_bits, step_bits   # the native bits those need
+    cdef bint py_states, any_steps        # some need Python; some are step properties
     cdef readonly uint64_t found
     cdef uint64_t found_key[MAX_PROPERTIES]
     cdef int64_t found_ref[MAX_PROPERTIES]
@@ -600,6 +602,38 @@ cdef class Worker:
         self.position = 0
         self.current.rewind()
 
+    @property
+    def watched(self):
+        return self.watch
+
+    @watched.setter
+    def watched(self, uint64_t mask):
+        self.watch = mask
+        self.rewatch()
+
+    cdef void rewatch(self) noexcept nogil:
+        """What the watched properties need of each state and step, once."""
+        cdef int j
+        self.state_bits = 0
+        self.step_bits = 0
+        self.py_states = False
+        self.any_steps = False
+        for j in range(self.nprops):
+            if not (self.watch >> j & 1):
+                continue
+            if self.pscope[j]:
+                self.any_steps = True
+                if self.pbit[j] >= 0:
+                    self.step_bits |= (<uint64_t>1) << self.pbit[j]
+            elif self.pbit[j] >= 0:
+                self.state_bits |= (<uint64_t>1) << self.pbit[j]
+            else:
+                self.py_states = True
+
+    cdef void found_one(self, int j) noexcept nogil:
+        self.watch &= ~((<uint64_t>1) << j)
+        self.rewatch()
+
     # -- found properties --------------------------------------------------------
     cdef void note(self, int j, uint64_t key, int64_t ref, int step, int depth) noexcept nogil:
         """Property j found at key (the first, in the one-worker order, wins)."""
@@ -650,15 +684,14 @@ cdef class Worker:
     cdef int check_state(self, const uint8_t* t, uint64_t key, int64_t ref,
                          int depth) noexcept nogil:
         """Judge the watched state properties on a new state; -1 if a check raised."""
-        cdef uint64_t wanted = 0, holds = 0
+        cdef uint64_t holds = 0
         cdef int j, h
+        if not self.state_bits and not self.py_states:
+            return 0
+        if self.state_bits:
+            holds = self.native.state_predicates(self.native.ctx, t, self.state_bits)
         for j in range(self.nprops):
-            if not self.pscope[j] and self.watched >> j & 1 and self.pbit[j] >= 0:
-                wanted |= (<uint64_t>1) << self.pbit[j]
-        if wanted:
-            holds = self.native.state_predicates(self.native.ctx, t, wanted)
-        for j in range(self.nprops):
-            if self.pscope[j] or not (self.watched >> j & 1):
+            if self.pscope[j] or not (self.watch >> j & 1):
                 continue
             if self.pbit[j] >= 0:
                 h = <int>(holds >> self.pbit[j] & 1)
@@ -668,30 +701,24 @@ cdef class Worker:
                     return -1
             if h != self.palways[j]:
                 self.note(j, key, ref, -1, depth)
-                self.watched &= ~((<uint64_t>1) << j)
+                self.found_one(j)
         return 0
 
     cdef int check_steps(self, const uint8_t* s, int n, uint64_t rank, int64_t ref,
                          int depth) noexcept nogil:
         """Judge the watched step properties on every step out of s."""
-        cdef uint64_t wanted = 0, holds
+        cdef uint64_t holds
         cdef int j, k, h
-        cdef bint any_step = False
-        for j in range(self.nprops):
-            if self.pscope[j] and self.watched >> j & 1:
-                any_step = True
-                if self.pbit[j] >= 0:
-                    wanted |= (<uint64_t>1) << self.pbit[j]
-        if not any_step:
+        if not self.any_steps:
             return 0
         for k in range(n):
             holds = 0
-            if wanted:
+            if self.step_bits:
                 holds = self.native.step_predicates(
                     self.native.ctx, s, self.kinds[k], self.out + <size_t>k * self.state_size,
-                    wanted)
+                    self.step_bits)
             for j in range(self.nprops):
-                if not self.pscope[j] or not (self.watched >> j & 1):
+                if not self.pscope[j] or not (self.watch >> j & 1):
                     continue
                 if self.pbit[j] >= 0:
                     h = <int>(holds >> self.pbit[j] & 1)
@@ -701,7 +728,7 @@ cdef class Worker:
                         return -1
                 if h != self.palways[j]:
                     self.note(j, rank * MAX_ACTIONS + k, ref, k, depth)
-                    self.watched &= ~((<uint64_t>1) << j)
+                    self.found_one(j)
         return 0
 
     # -- successors ----------------------------------------------------------------
@@ -867,7 +894,7 @@ cdef class Worker:
             if self.workers == 1:
                 if self.max_states >= 0 and self.owned >= self.max_states:
                     return STATE_LIMIT
-                if self.stop_when_decided and self.watched == 0:
+                if self.stop_when_decided and self.watch == 0:
                     return DECIDED
                 if self.stop_at_first and self.found & self.always_mask:
                     return DECIDED
