@@ -162,12 +162,18 @@ def _placement(args: argparse.Namespace, cfg: Any, chosen: list[Any],
     """Where the search runs: --workers, --workdir, --checkpoint, --resume."""
     import os
 
+    from bftcheck.checker import search
     from bftcheck.checker.search import Placement
 
     if args.checkpoint and args.resume:
         raise UsageError("--checkpoint and --resume: give one (a resumed run keeps writing "
                          "checkpoints to the folder it resumed from)")
     folder = args.resume or args.checkpoint
+    why = search.reason_for_reference(chosen)
+    if folder is not None and why is not None:
+        raise UsageError(f"--checkpoint and --resume need the compiled engine, and this check "
+                         f"runs on the reference loop: {why}; choose other properties with "
+                         f"--property")
     if folder is not None and os.path.exists(folder) and not os.path.isdir(folder):
         raise UsageError(f"{'--resume' if args.resume else '--checkpoint'} {folder}: not a "
                          f"folder")

@@ -269,8 +269,11 @@ class InProcess:
 def _serve(conn: Any, make: Callable[[int], WorkerHost], me: int, stop_flag: Any,
            progress: Any) -> None:
     """A worker process: answer the coordinator's calls until told to end."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the coordinator decides; it tells us
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # The coordinator takes the signals (a Ctrl-C reaches the whole process
+    # group) and tells the workers; a worker whose coordinator is gone ends at
+    # its next receive.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
     try:
         host = make(me)
         host.should_stop = lambda: "stop requested" if stop_flag.is_set() else None

@@ -127,6 +127,9 @@ def test_resume_with_another_worker_count_is_refused(checkpoint_folder, capsys):
 
 
 @pytest.mark.parametrize("argv, needle", [
+    (["--preset", "n4-f1-split", "--checkpoint", "{new}"],
+     "--checkpoint and --resume need the compiled engine, and this check runs on the "
+     "reference loop: graph properties (recovery, fair-recovery)"),
     (["--resume", "{missing}"], "no such folder"),
     (["--resume", "{empty}"], "no checkpoint there (manifest.json is missing)"),
     (["--resume", "{ck}", "--preset", "n4-f1"], "--preset with --resume"),
@@ -138,5 +141,6 @@ def test_bad_checkpoint_options(checkpoint_folder, tmp_path, capsys, argv, needl
     (tmp_path / "empty").mkdir()
     (tmp_path / "file").write_text("x")
     names = {"missing": str(tmp_path / "missing"), "empty": str(tmp_path / "empty"),
+             "new": str(tmp_path / "new"),
              "ck": checkpoint_folder, "file": str(tmp_path / "file")}
     assert_usage_error(capsys, ["check", *[a.format(**names) for a in argv]], needle)
