@@ -313,6 +313,7 @@ def main() -> None:
     lines += kept_section(out, TLC_HEADING)  # recorded by --tlc, which takes minutes
     lines += kept_section(out, "## Z3 engines")  # recorded by --z3, which takes minutes
     lines += kept_section(out, BEFORE_AFTER)  # two installs side by side, by hand
+    lines += kept_section(out, "## Compiled search engine")  # benchmarks/engine.py
     _write(out, "\n".join(lines) + "\n")
 
 

@@ -74,3 +74,16 @@ def test_an_interrupt_without_checkpoint_keeps_what_it_found():
     assert result.verdicts["validity"] == "unknown"
     reference = bfs.check(m, props)
     assert result.paths["agreement"] == reference.paths["agreement"]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_max_memory_below_the_need_ends_incomplete(workers):
+    """n4-f0 needs about 160 MiB with one worker: 100M is too little."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bftcheck.cli", "check", "--preset", "n4-f0", "--quiet",
+         "--workers", workers, "--max-memory", "100M"],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 3, proc.stderr
+    assert "search: INCOMPLETE (memory limit of 100.0 MiB reached" in proc.stdout
+    assert "agreement              unknown" in proc.stdout
+    assert proc.stdout.rstrip().endswith("(exit 3)")
