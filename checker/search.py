@@ -133,9 +133,11 @@ class Search:
     def _host(self, me: int) -> Any:
         per_worker = None if self.limits.max_memory is None else \
             self.baseline + (self.limits.max_memory - self.baseline) // self.n
-        return _workers.WorkerHost(self.model, self.props, me, self.n, self.folder,
+        host = _workers.WorkerHost(self.model, self.props, me, self.n, self.folder,
                                    frontier_share(self.limits.max_memory), per_worker,
                                    self._why_stop)
+        host.total_memory = self.limits.max_memory
+        return host
 
     def _why_stop(self) -> str | None:
         reason = stop.requested()

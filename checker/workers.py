@@ -23,7 +23,7 @@ import numpy as np
 
 from bftcheck.checker import _search_c as engine  # type: ignore[attr-defined]
 from bftcheck.checker.interface import Model, Property
-from bftcheck.memory import over_budget, peak_bytes, reset_peak, rss_bytes
+from bftcheck.memory import format_size, over_budget, peak_bytes, reset_peak, rss_bytes
 
 CHUNK = 4096  # expansions between two looks at the clock, the memory and stop requests
 STATUS = dict(enumerate(engine.STATUS_NAMES))
@@ -76,6 +76,7 @@ class WorkerHost:
             list(native.action_names) if native is not None else [])
         self.me, self.workers, self.workdir = me, workers, workdir
         self.max_memory = max_memory
+        self.total_memory: int | None = None  # the whole budget, for messages
         self.should_stop = should_stop
         self.level_generated = 0
         self.level_found: dict[int, tuple[int, int, int, int]] = {}
@@ -116,7 +117,7 @@ class WorkerHost:
                 break
             if status != 1:  # decided, a state limit, or a failure
                 return self._ended(status)
-            why = self.should_stop() or over_budget(self.max_memory, w.seen.next_growth())
+            why = self.should_stop() or self._memory_stop()
             if why:
                 raise Stopped(why)
             if self.progress is not None:
@@ -127,6 +128,15 @@ class WorkerHost:
                 raise Stopped(f"cannot write to {self.workdir} (disk full?)")
             return {"status": "expanded", "outboxes": paths}
         return self._level_end("expanded")
+
+    def _memory_stop(self) -> str | None:
+        """Why this worker's memory is used up, naming the whole budget and its
+        share of it when there are several workers."""
+        why = over_budget(self.max_memory, self.worker.seen.next_growth())
+        if why is None or self.workers == 1 or self.total_memory is None:
+            return why
+        return (f"memory limit of {format_size(self.total_memory)} reached: worker {self.me} "
+                f"used its share ({why})")
 
     def _ended(self, status: int) -> dict[str, Any]:
         name = STATUS[status]
