@@ -58,16 +58,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     from bftcheck.memory import default_budget, parse_size
     from bftcheck.trace import from_path
 
-    saved = _resumed_run(args) if args.resume else None
-    model, cfg = _resumed_model(saved) if saved else build_model(args)
+    manifest = _resumed_run(args) if args.resume else None
+    saved = (manifest.get("run") or {}) if manifest else None
+    model, cfg = _resumed_model(saved) if manifest else build_model(args)
     check_outputs(args)
     budget = parse_size(args.max_memory) if args.max_memory is not None else default_budget()
     chosen = _chosen_properties(args, model, saved)
-    place = _placement(args, cfg, chosen, saved)
-    if args.resume:  # before any output: a checkpoint of another run is bad input
+    place = _placement(args, cfg, chosen, manifest)
+    if manifest:  # before any output: a checkpoint of another run is bad input
         from bftcheck.checker import checkpoint, search
 
-        checkpoint.check_identity(args.resume, checkpoint.read(args.resume),
+        checkpoint.check_identity(args.resume, manifest,
                                   search.identity(model, chosen, place.workers))
     if not args.json:
         print(f"bftcheck check: {vocabulary(model).describe_config(cfg)}", flush=True)
@@ -158,7 +159,7 @@ def _chosen_properties(args: argparse.Namespace, model: Any,
 
 
 def _placement(args: argparse.Namespace, cfg: Any, chosen: list[Any],
-               saved: dict[str, Any] | None) -> Any:
+               manifest: dict[str, Any] | None) -> Any:
     """Where the search runs: --workers, --workdir, --checkpoint, --resume."""
     import os
 
@@ -182,15 +183,38 @@ def _placement(args: argparse.Namespace, cfg: Any, chosen: list[Any],
                          f"continue it with --resume {args.checkpoint}, or pick another folder")
     if args.workdir is not None and not os.path.isdir(args.workdir):
         raise UsageError(f"--workdir {args.workdir}: no such folder")
+    if args.checkpoint:
+        _writable(args.checkpoint, "--checkpoint")
+    if args.workdir is not None:
+        _writable(args.workdir, "--workdir")
+    saved = (manifest.get("run") or {}) if manifest else None
     run = saved or {"model": args.model, "config": cfg.to_dict(),
                     "properties": [p.name for p in chosen], "explicit": bool(args.property)}
-    workers = args.workers or os.cpu_count() or 1
+    # a resume keeps the checkpoint's worker count unless told otherwise
+    kept = (manifest or {}).get("identity", {}).get("workers")
+    workers = args.workers or kept or os.cpu_count() or 1
     return Placement(workers=workers, workdir=args.workdir, checkpoint=folder,
-                     checkpoint_every=args.checkpoint_every, resume=bool(args.resume), run=run)
+                     checkpoint_every=args.checkpoint_every, resume=bool(args.resume), run=run,
+                     manifest=manifest)
+
+
+def _writable(folder: str, flag: str) -> None:
+    """The folder exists (or can be made) and takes a file; else one line, exit 2."""
+    import os
+    import tempfile
+
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{flag} {folder}: cannot write there ({exc.strerror or exc}); "
+                         f"give a folder this user can write to") from None
 
 
 def _resumed_run(args: argparse.Namespace) -> dict[str, Any]:
-    """The run a checkpoint continues: what rebuilds its model and properties."""
+    """The manifest of the checkpoint --resume continues, every file checked:
+    its run says what rebuilds the model and the properties."""
     from bftcheck.checker import checkpoint
     from bftcheck.cli_common import TENDERMINT_FLAGS
 
@@ -200,8 +224,7 @@ def _resumed_run(args: argparse.Namespace) -> dict[str, Any]:
         flag = "--" + given[0].replace("_", "-")
         raise UsageError(f"{flag} with --resume: a resumed run takes its configuration from "
                          f"the checkpoint; leave the configuration options out")
-    manifest = checkpoint.read(args.resume)
-    return manifest.get("run") or {}
+    return checkpoint.read(args.resume)
 
 
 def _resumed_model(run: dict[str, Any]) -> tuple[Any, Any]:

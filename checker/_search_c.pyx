@@ -54,9 +54,13 @@ cdef enum:
     NO_MEMORY = 4
     DISK_FULL = 5
     CALLBACK_ERROR = 6
+    TOO_MANY_SUCCESSORS = 7
 
 STATUS_NAMES = ("level done", "budget used", "decided", "state limit", "out of memory",
-                "disk full", "callback error")
+                "disk full", "callback error", "too many successors")
+# For the coordinator: a key is (parent's rank) * ACTIONS + the successor's position.
+ACTIONS = 65536
+PARENT_BYTES = 12
 
 cdef enum:
     SHARD_BITS = 8
@@ -75,9 +79,13 @@ def fingerprint(bytes data):
     return bftcheck_fingerprint(<const uint8_t*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
 
 
-def owner_of(uint64_t fp, int workers):
+cdef inline int owner(uint64_t fp, int workers) noexcept nogil:
     """The worker that owns fingerprint fp: bits the table's shards do not use."""
     return <int>(((fp >> 24) & <uint64_t>0xFFFFFFFF) % <uint64_t>workers)
+
+
+def owner_of(uint64_t fp, int workers):
+    return owner(fp, workers)
 
 
 ctypedef struct Shard:
@@ -204,15 +212,6 @@ cdef class FingerprintSet:
         sh.keys[j] = 0
         sh.count -= 1
         self.count -= 1
-
-    def contains(self, uint64_t fp):
-        cdef Shard* sh = &self.shards[fp >> (64 - SHARD_BITS)]
-        cdef uint64_t j = fp & sh.mask
-        while sh.keys[j]:
-            if sh.keys[j] == fp:
-                return True
-            j = (j + 1) & sh.mask
-        return False
 
     def dump(self, str path):
         """Write the table to `path` (each shard's slot count, then its slots)."""
@@ -413,25 +412,6 @@ cdef class Spool:
         self.read_count += 1
         return r
 
-    @property
-    def failed_io(self):
-        return self.failed
-
-    def records(self):
-        """Every record as bytes (tests and the rollback of a level)."""
-        self.rewind()
-        out = []
-        cdef const uint8_t* r
-        while True:
-            r = self.next()
-            if r == NULL:
-                break
-            out.append(PyBytes_FromStringAndSize(<const char*>r, self.record))
-        self.rewind()
-        if self.failed:
-            raise OSError(f"cannot read {self.path}")
-        return out
-
 
 cdef class Worker:
     """One worker of a search: its fingerprints, its parent log, its levels,
@@ -472,13 +452,12 @@ cdef class Worker:
     cdef public int depth          # level of the states being expanded
     # stopping (one worker): when every watched property is found, at the first
     # violation of an "always" property, at a state count
-    cdef public bint stop_when_decided, stop_at_first
+    cdef public bint stop_at_first
     cdef public int64_t max_states
     cdef uint64_t always_mask
     # several workers: the global ranks of the current level, successor counts,
     # and the keys of the next level's states in merge order
     cdef int64_t* ranks
-    cdef int64_t nranks
     cdef uint32_t* nsucc
     cdef int64_t nsucc_cap
     cdef int64_t* keys
@@ -797,13 +776,14 @@ cdef class Worker:
         if r == 0:
             return 0
         sid = self.owned * self.workers + self.me
-        self.owned += 1
         memcpy(rec, &parent, 8)
         memcpy(rec + 8, &action, 4)
-        if fwrite(rec, PARENT_RECORD, 1, self.parents) != 1:
+        if fwrite(rec, PARENT_RECORD, 1, self.parents) != 1 or self.upcoming.append(t) < 0:
+            # not stored after all: a table entry without its state would hide
+            # it from a resumed search (the rollback forgets what the level holds)
+            self.seen.remove(fp)
             return -DISK_FULL
-        if self.upcoming.append(t) < 0:
-            return -DISK_FULL
+        self.owned += 1
         if self.nprops and self.check_state(t, key, sid, depth) < 0:
             return -CALLBACK_ERROR
         return 1
@@ -841,7 +821,7 @@ cdef class Worker:
 
     cdef int expand_nogil(self, int64_t budget) noexcept nogil:
         cdef const uint8_t* s
-        cdef int n, k, r, owner
+        cdef int n, k, r
         cdef int64_t done = 0, parent
         cdef uint64_t rank
         cdef uint8_t* slot
@@ -857,7 +837,7 @@ cdef class Worker:
             if n < 0:
                 return CALLBACK_ERROR if n == -2 else NO_MEMORY
             if n >= MAX_ACTIONS:
-                return NO_MEMORY
+                return TOO_MANY_SUCCESSORS
             if self.workers > 1:
                 if self.position >= self.nsucc_cap and self.grow_nsucc() < 0:
                     return NO_MEMORY
@@ -882,8 +862,7 @@ cdef class Worker:
                     fp = bftcheck_fingerprint(self.out + <size_t>k * self.state_size,
                                               self.state_size)
                     key = rank * MAX_ACTIONS + k
-                    owner = <int>(((fp >> 24) & <uint64_t>0xFFFFFFFF) % <uint64_t>self.workers)
-                    slot = (<Spool>self.boxes[owner]).reserve()
+                    slot = (<Spool>self.boxes[owner(fp, self.workers)]).reserve()
                     if slot == NULL:
                         return DISK_FULL
                     memcpy(slot, &key, 8)
@@ -894,7 +873,7 @@ cdef class Worker:
             if self.workers == 1:
                 if self.max_states >= 0 and self.owned >= self.max_states:
                     return STATE_LIMIT
-                if self.stop_when_decided and self.watch == 0:
+                if self.watch == 0:
                     return DECIDED
                 if self.stop_at_first and self.found & self.always_mask:
                     return DECIDED
@@ -1017,7 +996,6 @@ cdef class Worker:
         if self.ranks == NULL:
             raise MemoryError()
         memcpy(self.ranks, PyBytes_AS_STRING(ranks), n * 8)
-        self.nranks = n
 
     def expanded_upto(self, int64_t rank):
         """(successors made by the states of ranks <= rank, new states whose
@@ -1078,13 +1056,3 @@ cdef class Worker:
         sp.count = level_count
         self.upcoming = sp
         self.advance()
-
-    def table_bytes(self):
-        return self.seen.nbytes
-
-    def buffer_bytes(self):
-        n = self.ocap * (self.state_size + 2)
-        for sp in (self.current, self.upcoming):
-            if sp is not None:
-                n += sp.nbytes
-        return n

@@ -48,7 +48,7 @@ def _describe(folder: str, part: dict[str, Any], me: int) -> dict[str, Any]:
             path = os.path.join(folder, part[key])
             files[part[key]] = {"size": os.path.getsize(path), "crc": crc_of(path)}
     log = f"parents-w{me}.log"
-    length = part["owned"] * 12
+    length = part["parents_bytes"]
     files[log] = {"size": length, "crc": crc_of(os.path.join(folder, log), length),
                   "prefix": True}
     return files

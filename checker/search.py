@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,11 +40,11 @@ from bftcheck.memory import peak_bytes, reset_peak, rss_bytes
 
 try:
     from bftcheck.checker import workers as _workers
+    from bftcheck.checker._search_c import ACTIONS
+    from bftcheck.checker._search_c import PARENT_BYTES as PARENT_RECORD
 except ImportError:  # the compiled engine is not built: the reference loop runs
     _workers = None  # type: ignore[assignment]
 
-ACTIONS = 65536  # a key is (parent's rank) * ACTIONS + the successor's position
-PARENT_RECORD = 12
 
 
 def available() -> bool:
@@ -61,6 +62,7 @@ class Placement:
     checkpoint_every: float = 300.0   # seconds between two checkpoints
     resume: bool = False              # continue from the checkpoint in `checkpoint`
     run: dict[str, Any] | None = None  # what rebuilds the run (stored in a checkpoint)
+    manifest: dict[str, Any] | None = None  # the checkpoint to resume, already read
 
 
 def reason_for_reference(properties: Sequence[Property]) -> str | None:
@@ -118,6 +120,8 @@ class Search:
         self.checkpoint_note: str | None = None
         self.seconds_before = 0.0
         self.initial_generated = 0
+        self.levels_started = False  # a checkpoint is written only from a sound state
+        self.paths: dict[str, Path] | None = None
 
     # -- set-up ------------------------------------------------------------------
     def _folder(self) -> str:
@@ -150,6 +154,19 @@ class Search:
 
     def run(self) -> Result:
         self.folder = self._folder()
+        self.transport = None
+        with stop.on_abort(self._abort):
+            return self._run()
+
+    def _abort(self) -> None:
+        """A second interrupt ends the process at once: no worker outlives it,
+        and a temporary work folder goes with it."""
+        if self.transport is not None and hasattr(self.transport, "kill"):
+            self.transport.kill()
+        if not self.place.checkpoint:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _run(self) -> Result:
         try:
             if self.n == 1:
                 self.transport: Any = _workers.InProcess(self._host(0))
@@ -159,6 +176,7 @@ class Search:
                                                     self._tick_processes)
             try:
                 self._resume() if self.place.resume else self._level_zero()
+                self.levels_started = True
                 self._levels()
             except _workers.Stopped as exc:
                 self._interrupted(exc.reason)
@@ -224,7 +242,7 @@ class Search:
             if level_size == 0:
                 self.queued = 0
                 return
-            stops = (True, limits.stop_at_first_violation,
+            stops = (limits.stop_at_first_violation,
                      limits.max_states if limits.max_states is not None else -1)
             self.transport.call("start_level", [(self.level, self._watch_mask(), stops)] * self.n)
             self.depth = self.level
@@ -234,9 +252,11 @@ class Search:
                 answers = self._merge(answers)
             if self._finish_level(answers, level_size, pending_before, always):
                 if self.stopped != COMPLETE and self.place.checkpoint:
-                    # a state limit: the answer is this moment's; a resume redoes the level
+                    # a state limit: the answer is this moment's (its traces are read
+                    # now, before the level is undone); a resume redoes the level
+                    self.paths = self._paths()
                     self.transport.call("rollback")
-                    self._write_checkpoint()
+                    self._checkpoint_or_say_why()
                 return
             self.transport.call("advance")
             self.level += 1
@@ -349,7 +369,7 @@ class Search:
         self.stopped = reason
         if hasattr(self.transport, "resume_after_stop"):
             self.transport.resume_after_stop()
-        if self.place.checkpoint:
+        if self.place.checkpoint and self.levels_started:
             self.transport.call("rollback")
             self.found = {}
             self.depth = max(self.level - 1, 0)
@@ -359,8 +379,17 @@ class Search:
         self.distinct = sum(c["owned"] for c in counters)
         self.generated = self.initial_generated + sum(c["generated"] for c in counters)
         self.queued = max(1, self._level_size())
-        if self.place.checkpoint:
+        if self.place.checkpoint and self.levels_started:
+            self._checkpoint_or_say_why()
+
+    def _checkpoint_or_say_why(self) -> None:
+        """Write the checkpoint of an ended search; if that fails (a full disk),
+        the search still ends with its answer, and the output says why there
+        is no checkpoint."""
+        try:
             self._write_checkpoint()
+        except (OSError, MemoryError) as exc:
+            self.checkpoint_note = f"not written ({exc})"
 
     def _maybe_checkpoint(self) -> None:
         if self.place.checkpoint and \
@@ -370,7 +399,9 @@ class Search:
     def _write_checkpoint(self) -> None:
         """Checkpoint the hosts as they stand, at the start of level `level`
         (a level boundary, or a level rolled back)."""
-        tag = f"{self.level}"
+        # a fresh name each time: the files of the checkpoint in force are never
+        # overwritten (a second checkpoint at the same level, after a resume)
+        tag = f"{self.level}-{uuid.uuid4().hex[:8]}"
         parts = self.transport.call("save", [(tag,)] * self.n)
         found: dict[int, tuple[int, int, int, int]] = {}
         for part in parts:
@@ -388,7 +419,7 @@ class Search:
                                 f"with: bftcheck check --resume {self.folder}")
 
     def _resume(self) -> None:
-        manifest = checkpoint.read(self.folder)
+        manifest = self.place.manifest or checkpoint.read(self.folder)
         checkpoint.check_identity(self.folder, manifest, identity(self.model, self.props, self.n))
         self.transport.call("load", [(part,) for part in manifest["workers"]])
         s = manifest["search"]
@@ -426,6 +457,9 @@ class Search:
                     logs[me] = open(os.path.join(self.folder, f"parents-w{me}.log"), "rb")
                 logs[me].seek(local * PARENT_RECORD)
                 record = logs[me].read(PARENT_RECORD)
+                if len(record) != PARENT_RECORD:
+                    raise RuntimeError(f"the parent log of worker {me} has no record "
+                                       f"{local}: the search's files were changed under it")
                 parent = int.from_bytes(record[:8], "little", signed=True)
                 action = int.from_bytes(record[8:], "little")
                 if parent < 0:
@@ -437,14 +471,19 @@ class Search:
             for f in logs.values():
                 f.close()
 
-    def _result(self) -> Result:
-        paths, found_at = {}, {}
-        for j, (_key, ref, step, depth) in sorted(self.found.items()):
+    def _paths(self) -> dict[str, Path]:
+        """The path to each property found, from the parent logs."""
+        paths = {}
+        for j, (_key, ref, step, _depth) in sorted(self.found.items()):
             path = self._path_to(ref)
             if step >= 0:
                 path.steps.append(step)
-            name = self.props[j].name
-            paths[name], found_at[name] = path, depth
+            paths[self.props[j].name] = path
+        return paths
+
+    def _result(self) -> Result:
+        paths = self.paths if self.paths is not None else self._paths()
+        found_at = {self.props[j].name: event[3] for j, event in sorted(self.found.items())}
         complete = self.queued == 0 and self.stopped == COMPLETE
         if not complete and self.stopped == COMPLETE:
             self.stopped = DECIDED

@@ -80,6 +80,7 @@ class WorkerHost:
         self.should_stop = should_stop
         self.level_generated = 0
         self.level_found: dict[int, tuple[int, int, int, int]] = {}
+        self.in_level = False  # between start_level and advance: a rollback undoes it
         self.progress: Callable[[], None] | None = None
         reset_peak()
         self.baseline = rss_bytes()
@@ -96,12 +97,14 @@ class WorkerHost:
         w.depth = level
         return added
 
-    def start_level(self, level: int, watched: int, stops: tuple[bool, bool, int]) -> None:
-        """Before expanding level `level`: what to watch and when to stop."""
+    def start_level(self, level: int, watched: int, stops: tuple[bool, int]) -> None:
+        """Before expanding level `level`: what to watch and when to stop (at
+        the first violation; at a state count, or -1)."""
         w = self.worker
         w.watched = watched
         w.depth = level
-        w.stop_when_decided, w.stop_at_first, w.max_states = stops
+        w.stop_at_first, w.max_states = stops
+        self.in_level = True
         self.level_generated = w.generated
         self.level_found = w.found_events()
         w.new_level(level + 1)
@@ -140,9 +143,13 @@ class WorkerHost:
 
     def _ended(self, status: int) -> dict[str, Any]:
         name = STATUS[status]
-        if name in ("out of memory", "disk full"):
-            raise Stopped("out of memory (an allocation failed)" if name == "out of memory"
-                          else f"cannot write to {self.workdir} (disk full?)")
+        if name == "out of memory":
+            raise Stopped("out of memory (an allocation failed)")
+        if name == "disk full":
+            raise Stopped(f"cannot write to {self.workdir} (disk full?)")
+        if name == "too many successors":
+            raise Stopped(f"a state has more than {engine.ACTIONS - 1} successors, the "
+                          f"engine's limit")
         return self._level_end(name)
 
     def _level_end(self, status: str) -> dict[str, Any]:
@@ -179,6 +186,7 @@ class WorkerHost:
         self.next_ranks = ranks
 
     def advance(self) -> None:
+        self.in_level = False
         w = self.worker
         old = w.current.path if w.current is not None else None
         w.advance()
@@ -210,12 +218,15 @@ class WorkerHost:
 
     def counters(self) -> dict[str, int]:
         w = self.worker
-        return {"owned": w.owned, "generated": w.generated, "table_bytes": w.table_bytes(),
-                "buffer_bytes": w.buffer_bytes()}
+        return {"owned": w.owned, "generated": w.generated}
 
     # -- checkpoints -------------------------------------------------------------
     def rollback(self) -> None:
-        """Undo the unfinished level (an interrupt): back to its start."""
+        """Undo the unfinished level (an interrupt): back to its start. Nothing
+        to undo outside a level (between levels, or a resume that failed)."""
+        if not self.in_level:
+            return
+        self.in_level = False
         w = self.worker
         w.rollback(self.level_generated)
         w.set_found(self.level_found)
@@ -230,7 +241,8 @@ class WorkerHost:
             raise OSError(f"cannot write to {self.workdir} (disk full?)")
         table = f"{self.workdir}/table-{tag}-w{self.me}.bin"
         w.seen.dump(table)
-        part = {"owned": w.owned, "level_base": w.level_base, "generated": w.generated,
+        part = {"owned": w.owned, "parents_bytes": w.owned * engine.PARENT_BYTES,
+                "level_base": w.level_base, "generated": w.generated,
                 "depth": w.depth, "level": os.path.basename(w.current.path),
                 "level_count": w.current.count, "table": os.path.basename(table),
                 "found": {str(j): list(e) for j, e in w.found_events().items()}}
@@ -336,7 +348,11 @@ class Processes:
             child.close()
             self.conns.append(parent)
             self.procs.append(proc)
-        self._answers(range(workers))
+        try:
+            self._answers(range(workers))
+        except BaseException:
+            self.kill()
+            raise
 
     def call(self, method: str, args: Sequence[tuple[Any, ...]] | None = None,
              stoppable: bool = False) -> list[Any]:
@@ -344,13 +360,19 @@ class Processes:
         stoppable call (a level's expansion or merge) is cut short by a stop
         request; the others are short and must finish on every worker alike."""
         for me, conn in enumerate(self.conns):
-            conn.send((method, tuple(args[me]) if args else ()))
+            try:
+                conn.send((method, tuple(args[me]) if args else ()))
+            except OSError:  # its end of the pipe is gone: the process died
+                self.stop_flag.set()
+                raise WorkerLost(f"worker {me} lost (its process ended with "
+                                 f"{self.procs[me].exitcode})") from None
         return self._answers(range(len(self.conns)), stoppable)
 
     def _answers(self, workers: range, stoppable: bool = False) -> list[Any]:
         answers: list[Any] = [None] * len(workers)
         pending = set(workers)
         stopped = None
+        error: BaseException | None = None  # raised once every worker has answered
         while pending:
             ready = multiprocessing.connection.wait([self.conns[me] for me in pending], 0.2)
             self.tick(self.progress)
@@ -369,7 +391,7 @@ class Processes:
                 pending.discard(me)
                 if kind == "error":
                     self.stop_flag.set()
-                    raise value
+                    error = error or value
                 if kind == "stopped":
                     self.stop_flag.set()
                     stopped = stopped or value
@@ -379,6 +401,8 @@ class Processes:
                     self.stop_flag.set()
                     raise WorkerLost(f"worker {me} lost (its process ended with "
                                      f"{self.procs[me].exitcode})")
+        if error is not None:
+            raise error
         if stopped:
             raise Stopped(stopped)
         return answers
@@ -387,6 +411,12 @@ class Processes:
         """The stop was taken: let the winding-up calls (rollback, save) run."""
         self.winding_up = True
         self.stop_flag.clear()
+
+    def kill(self) -> None:
+        """End every worker process at once (a second interrupt)."""
+        for proc in self.procs:
+            if proc.is_alive():
+                proc.kill()
 
     def close(self) -> None:
         for me, conn in enumerate(self.conns):

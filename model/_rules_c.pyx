@@ -21,7 +21,8 @@ layouts without partitions run the same code as before partitions existed.
 
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcmp, memcpy
-from cpython.pycapsule cimport PyCapsule_New
+from cpython.pycapsule cimport PyCapsule_GetContext, PyCapsule_New, PyCapsule_SetContext
+from cpython.ref cimport Py_DECREF, Py_INCREF
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 
 cdef extern from "native_model.h":
@@ -806,7 +807,12 @@ cdef class Rules:
         self.entry.successors = native_successors
         self.entry.state_predicates = native_state_predicates
         self.entry.step_predicates = native_step_predicates
-        return PyCapsule_New(<void*>&self.entry, BFTCHECK_NATIVE_CAPSULE, NULL)
+        capsule = PyCapsule_New(<void*>&self.entry, BFTCHECK_NATIVE_CAPSULE, release_rules)
+        # the capsule owns a reference to these rules: its pointers stay valid
+        # for as long as anyone holds it
+        Py_INCREF(self)
+        PyCapsule_SetContext(capsule, <void*>self)
+        return capsule
 
     cdef unsigned long long state_mask(self, const unsigned char* s,
                                        unsigned long long wanted) noexcept nogil:
@@ -1044,6 +1050,11 @@ cdef class Rules:
             if a[off] and b[off] and a[off] != b[off]:
                 return True
         return False
+
+
+cdef void release_rules(object capsule) noexcept:
+    """The capsule's destructor: drop its reference to the rules."""
+    Py_DECREF(<object>PyCapsule_GetContext(capsule))
 
 
 cdef int native_successors(void* ctx, const unsigned char* s, unsigned char* out,

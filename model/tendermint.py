@@ -120,6 +120,7 @@ class TendermintModel:
             self.certifies = quorum
         # The compiled transcription of these rules, used for exploration when built.
         self.fast = compiled_rules(lay, self.mutant)
+        self._native: NativeEntry | None = None
         self._properties = props.catalogue(self)
 
     # -- the interface ---------------------------------------------------------
@@ -145,10 +146,12 @@ class TendermintModel:
         declared capability), or None when they are not built."""
         if self.fast is None:
             return None
-        from bftcheck.model import _rules_c
+        if self._native is None:
+            from bftcheck.model import _rules_c
 
-        return NativeEntry(self.fast.native(), _rules_c.STATE_PREDICATES,
-                           _rules_c.STEP_PREDICATES, KIND_NAMES)
+            self._native = NativeEntry(self.fast.native(), _rules_c.STATE_PREDICATES,
+                                       _rules_c.STEP_PREDICATES, KIND_NAMES)
+        return self._native
 
     def next_states(self, s: bytes) -> Iterator[tuple[Action, bytes]]:
         lay = self.lay

@@ -49,6 +49,20 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, workers):
     assert answer(resumed) == expected
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_state_limit_with_a_checkpoint_reports_the_real_traces(tmp_path, workers):
+    """The level is undone for the checkpoint after the answer's traces are read."""
+    m = TendermintModel(preset("n4-f2"))
+    props = [p for p in m.properties() if p.name in ("agreement", "validity")]
+    limits = bfs.Limits(max_states=3499)
+    plain = search.check(m, props, limits, place=search.Placement(workers=workers))
+    saved = search.check(m, props, limits, place=search.Placement(
+        workers=workers, checkpoint=str(tmp_path / "ck")))
+    assert plain.paths["agreement"].steps == [0, 0, 1, 3, 0, 0, 1]
+    assert answer(saved) == answer(plain) == answer(bfs.check(m, props, limits))
+    assert saved.checkpoint.startswith("written at level")
+
+
 def _start(*argv: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "bftcheck.cli", *argv],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -136,6 +150,8 @@ def test_resume_with_another_worker_count_is_refused(checkpoint_folder, capsys):
     (["--checkpoint", "{ck}"], "the folder holds a checkpoint"),
     (["--checkpoint", "{file}"], "not a folder"),
     (["--workdir", "{missing}"], "--workdir"),
+    (["--workdir", "/proc"], "--workdir /proc: cannot write there"),
+    (["--checkpoint", "/proc/x"], "--checkpoint /proc/x: cannot write there"),
 ])
 def test_bad_checkpoint_options(checkpoint_folder, tmp_path, capsys, argv, needle):
     (tmp_path / "empty").mkdir()

@@ -37,6 +37,16 @@ def test_a_full_disk_ends_incomplete(tmp_path, workers):
     assert "Traceback" not in proc.stderr
 
 
+def test_a_full_disk_with_a_checkpoint_ends_incomplete_and_says_so(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "bftcheck.cli", "check", "--preset", "n4-f1", "--quiet",
+         "--workers", "1", "--checkpoint", str(tmp_path / "ck")],
+        preexec_fn=_small_disk, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    assert "INCOMPLETE (cannot write to" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
 def test_a_lost_worker_ends_incomplete():
     proc = subprocess.Popen(
         [sys.executable, "-m", "bftcheck.cli", "check", "--preset", "bench", "--quiet",
