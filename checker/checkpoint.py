@@ -60,16 +60,28 @@ def write(folder: str, identity: dict[str, Any], run: dict[str, Any], search: di
     manifest = {"format": FORMAT, "identity": identity, "run": run, "search": search,
                 "workers": parts,
                 "files": [_describe(folder, p, me) for me, p in enumerate(parts)]}
+    for files in manifest["files"]:  # on disk before the manifest that names them
+        for name in files:
+            _sync(os.path.join(folder, name))
     tmp = os.path.join(folder, MANIFEST + ".tmp")
     with open(tmp, "w") as f:
         json.dump(manifest, f)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, os.path.join(folder, MANIFEST))
+    _sync(folder)  # the rename itself
     keep = {name for files in manifest["files"] for name in files}
     for name in os.listdir(folder):
         if name.startswith(("table-", "ranks-", "level-")) and name not in keep:
             os.remove(os.path.join(folder, name))
+
+
+def _sync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def read(folder: str) -> dict[str, Any]:

@@ -62,7 +62,10 @@ class WorkerHost:
                  workdir: str, share: int, max_memory: int | None,
                  should_stop: Callable[[], str | None]) -> None:
         native = getattr(model, "native", None)
-        size = len(model.init_states()[0])
+        inits = model.init_states()
+        if not inits:
+            raise ValueError("the model has no initial state")
+        size = len(inits[0])
         successors = getattr(model, "successor_states", None)
         if successors is None:
             def successors(s: bytes) -> tuple[list[bytes], list[str]]:
