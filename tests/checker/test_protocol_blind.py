@@ -12,6 +12,9 @@ import sys
 ENGINE_MODULES = ["bftcheck.checker.interface", "bftcheck.checker.bfs",
                   "bftcheck.checker.graph", "bftcheck.checker.smt", "bftcheck.checker.result",
                   "bftcheck.checker.core", "bftcheck.stop", "bftcheck.memory",
+                  # the compiled search, its workers and checkpoints
+                  "bftcheck.checker.search", "bftcheck.checker.workers",
+                  "bftcheck.checker.checkpoint", "bftcheck.checker._search_c",
                   # the trace formats, and how a model is loaded by reference
                   "bftcheck.trace", "bftcheck.itf", "bftcheck.html", "bftcheck.replay",
                   "bftcheck.plugins", "bftcheck.inputs", "bftcheck.outputs"]
