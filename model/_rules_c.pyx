@@ -896,6 +896,8 @@ cdef class Rules:
 
     cdef bint equivocated(self, const unsigned char* s, int i, int h) noexcept nogil:
         cdef int r, bits, j, base, x
+        if i < self.nc:
+            return False  # a correct validator's vote slot holds one code: never two votes
         for r in range(self.R):
             if popcount(self.votes(s, 0, i, h, r)) > 1:
                 return True
@@ -922,6 +924,8 @@ cdef class Rules:
         cdef bint pol
         for r1 in range(self.R):
             m1 = self.votes(s, 1, i, h, r1)
+            if not (m1 >> FIRST_VALUE):
+                continue  # no precommit for a value at r1 (nothing, or nil)
             for v1 in range(FIRST_VALUE, 8):
                 if not (m1 >> v1 & 1):
                     continue
