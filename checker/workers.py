@@ -367,8 +367,7 @@ class Processes:
                 conn.send((method, tuple(args[me]) if args else ()))
             except OSError:  # its end of the pipe is gone: the process died
                 self.stop_flag.set()
-                raise WorkerLost(f"worker {me} lost (its process ended with "
-                                 f"{self.procs[me].exitcode})") from None
+                raise self._lost(me) from None
         return self._answers(range(len(self.conns)), stoppable)
 
     def _answers(self, workers: range, stoppable: bool = False) -> list[Any]:
@@ -389,8 +388,7 @@ class Processes:
                     kind, value = conn.recv()
                 except EOFError:
                     self.stop_flag.set()
-                    raise WorkerLost(f"worker {me} lost (its process ended with "
-                                     f"{self.procs[me].exitcode})") from None
+                    raise self._lost(me) from None
                 pending.discard(me)
                 if kind == "error":
                     self.stop_flag.set()
@@ -402,13 +400,25 @@ class Processes:
             for me in list(pending):
                 if not self.procs[me].is_alive() and not self.conns[me].poll():
                     self.stop_flag.set()
-                    raise WorkerLost(f"worker {me} lost (its process ended with "
-                                     f"{self.procs[me].exitcode})")
+                    raise self._lost(me)
         if error is not None:
             raise error
         if stopped:
             raise Stopped(stopped)
         return answers
+
+    def _lost(self, me: int) -> WorkerLost:
+        """Worker `me` is gone: say how it ended (killed by a signal, or its code)."""
+        proc = self.procs[me]
+        proc.join(2.0)
+        code = proc.exitcode
+        if code is None:
+            how = "its pipe closed"
+        elif code < 0:
+            how = f"killed by {signal.Signals(-code).name}"
+        else:
+            how = f"its process ended with exit {code}"
+        return WorkerLost(f"worker {me} lost ({how})")
 
     def resume_after_stop(self) -> None:
         """The stop was taken: let the winding-up calls (rollback, save) run."""
