@@ -179,14 +179,15 @@ class Search:
                 self.levels_started = True
                 self._levels()
             except _workers.Stopped as exc:
-                self._interrupted(exc.reason)
+                self._wind_up(exc.reason)
             except _workers.WorkerLost as exc:
                 self.stopped = str(exc)
             except MemoryError:
-                self._interrupted("out of memory (an allocation failed)")
+                self._wind_up("out of memory (an allocation failed)")
             finally:
-                self.memory = self._memory()
-                self.transport.close()
+                if self.transport is not None:
+                    self.memory = self._memory()
+                    self.transport.close()
             return self._result()
         finally:
             if not self.place.checkpoint:
@@ -360,6 +361,13 @@ class Search:
                      "distinct": max(owned, self.distinct), "queued": max(left, 0),
                      "depth": self.level,
                      "elapsed": now - self.start + self.seconds_before})
+
+    def _wind_up(self, reason: str) -> None:
+        """End a stopped search; a worker lost meanwhile is said too."""
+        try:
+            self._interrupted(reason)
+        except _workers.WorkerLost as exc:
+            self.stopped = f"{reason}; then {exc}"
 
     def _interrupted(self, reason: str) -> None:
         """A level did not finish. With a checkpoint folder, the level is undone
