@@ -13,5 +13,6 @@ setup(
             Extension("bftcheck.model._rules_c", ["model/_rules_c.pyx"], include_dirs=["checker"]),
         ],
         compiler_directives={"language_level": 3, "boundscheck": False, "wraparound": False},
+        include_path=["checker"],  # native_model.pxi, for the models that provide the entry
     ),
 )

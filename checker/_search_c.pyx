@@ -27,17 +27,7 @@ from posix.mman cimport MAP_ANONYMOUS, MAP_FAILED, MAP_PRIVATE, PROT_READ, PROT_
 cdef extern from "fingerprint.h":
     uint64_t bftcheck_fingerprint(const uint8_t* data, size_t n) nogil
 
-cdef extern from "native_model.h":
-    const char* BFTCHECK_NATIVE_CAPSULE
-    int BFTCHECK_NATIVE_VERSION
-    ctypedef struct bftcheck_native_model:
-        int version
-        void* ctx
-        int state_size
-        int (*successors)(void*, const uint8_t*, uint8_t*, uint16_t*, int) noexcept nogil
-        uint64_t (*state_predicates)(void*, const uint8_t*, uint64_t) noexcept nogil
-        uint64_t (*step_predicates)(void*, const uint8_t*, int, const uint8_t*,
-                                    uint64_t) noexcept nogil
+include "native_model.pxi"
 
 cdef extern from "stdio.h":
     int fseeko(FILE*, long long, int) nogil

@@ -82,8 +82,12 @@ def path_to(space: StateSpace, sid: int) -> Path:
     return Path(space.action(sid), steps)
 
 
-def _successor_states(model: Model) -> Callable[[bytes], tuple[list[bytes], list[str]]]:
-    """The generic way to the successors: through `next_states`."""
+def successor_function(model: Model) -> Callable[[bytes], tuple[list[bytes], list[str]]]:
+    """(successor states, action names) of a state: the model's faster
+    `successor_states` when it has one, else through `next_states`."""
+    fast = getattr(model, "successor_states", None)
+    if fast is not None:
+        return fast
 
     def successor_states(s: bytes) -> tuple[list[bytes], list[str]]:
         succ = list(model.next_states(s))
@@ -181,7 +185,7 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
           progress: Progress | None = None, progress_every: float = 1.0) -> Result:
     """Explore every reachable state (within limits) and check `properties`."""
     start = time.perf_counter()
-    successors = getattr(model, "successor_states", None) or _successor_states(model)
+    successors = successor_function(model)
     inits = model.init_states()
     if not inits:
         raise ValueError("the model has no initial state")

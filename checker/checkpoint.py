@@ -26,10 +26,12 @@ class CheckpointError(InputError):
     """A checkpoint that cannot be resumed (exit 2)."""
 
 
-def crc_of(path: str, length: int | None = None) -> int:
-    """CRC-32 of the file's first `length` bytes (all of it by default)."""
-    crc, left = 0, length
+def crc_of(path: str, length: int | None = None, start: int = 0, crc: int = 0) -> int:
+    """CRC-32 of the file's first `length` bytes (all of it by default); with
+    `start` and `crc`, that of bytes [0, start) given: only the rest is read."""
+    left = None if length is None else length - start
     with open(path, "rb") as f:
+        f.seek(start)
         while left is None or left > 0:
             block = f.read(1 << 20 if left is None else min(1 << 20, left))
             if not block:
@@ -40,8 +42,11 @@ def crc_of(path: str, length: int | None = None) -> int:
     return crc
 
 
-def _describe(folder: str, part: dict[str, Any], me: int) -> dict[str, Any]:
-    """The files of one worker's part, with what a resume checks."""
+def _describe(folder: str, part: dict[str, Any], me: int,
+              before: dict[str, Any]) -> dict[str, Any]:
+    """The files of one worker's part, with what a resume checks. A parent log
+    only grows past a checkpoint, so its CRC goes on from the last one's
+    (`before`: that checkpoint's files), reading only what was appended."""
     files = {}
     for key in ("table", "level", "ranks"):
         if key in part:
@@ -49,7 +54,10 @@ def _describe(folder: str, part: dict[str, Any], me: int) -> dict[str, Any]:
             files[part[key]] = {"size": os.path.getsize(path), "crc": crc_of(path)}
     log = f"parents-w{me}.log"
     length = part["parents_bytes"]
-    files[log] = {"size": length, "crc": crc_of(os.path.join(folder, log), length),
+    start, crc = 0, 0
+    if log in before and before[log]["size"] <= length:
+        start, crc = before[log]["size"], before[log]["crc"]
+    files[log] = {"size": length, "crc": crc_of(os.path.join(folder, log), length, start, crc),
                   "prefix": True}
     return files
 
@@ -57,9 +65,10 @@ def _describe(folder: str, part: dict[str, Any], me: int) -> dict[str, Any]:
 def write(folder: str, identity: dict[str, Any], run: dict[str, Any], search: dict[str, Any],
           parts: list[dict[str, Any]]) -> None:
     """Write the manifest for the parts just saved, then drop older files."""
+    before = _previous_files(folder, len(parts))
     manifest = {"format": FORMAT, "identity": identity, "run": run, "search": search,
                 "workers": parts,
-                "files": [_describe(folder, p, me) for me, p in enumerate(parts)]}
+                "files": [_describe(folder, p, me, before[me]) for me, p in enumerate(parts)]}
     for files in manifest["files"]:  # on disk before the manifest that names them
         for name in files:
             _sync(os.path.join(folder, name))
@@ -74,6 +83,18 @@ def write(folder: str, identity: dict[str, Any], run: dict[str, Any], search: di
     for name in os.listdir(folder):
         if name.startswith(("table-", "ranks-", "level-")) and name not in keep:
             os.remove(os.path.join(folder, name))
+
+
+def _previous_files(folder: str, workers: int) -> list[dict[str, Any]]:
+    """Each worker's files in the folder's current manifest (nothing if none)."""
+    try:
+        with open(os.path.join(folder, MANIFEST)) as f:
+            files = json.load(f)["files"]
+        if isinstance(files, list) and len(files) == workers:
+            return files
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return [{} for _ in range(workers)]
 
 
 def _sync(path: str) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from bftcheck.checker import _search_c as engine  # type: ignore[attr-defined]
+from bftcheck.checker.bfs import successor_function
 from bftcheck.checker.interface import Model, Property
 from bftcheck.memory import format_size, over_budget, peak_bytes, reset_peak, rss_bytes
 
@@ -66,11 +67,7 @@ class WorkerHost:
         if not inits:
             raise ValueError("the model has no initial state")
         size = len(inits[0])
-        successors = getattr(model, "successor_states", None)
-        if successors is None:
-            def successors(s: bytes) -> tuple[list[bytes], list[str]]:
-                succ = list(model.next_states(s))
-                return [t for _, t in succ], [a.name for a, _ in succ]
+        successors = successor_function(model)
         self.worker = engine.Worker(
             size, workers, me, workdir, share,
             native.capsule if native is not None else None,

@@ -25,20 +25,7 @@ from cpython.pycapsule cimport PyCapsule_GetContext, PyCapsule_New, PyCapsule_Se
 from cpython.ref cimport Py_DECREF, Py_INCREF
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 
-cdef extern from "native_model.h":
-    const char* BFTCHECK_NATIVE_CAPSULE
-    int BFTCHECK_NATIVE_VERSION
-    ctypedef struct bftcheck_native_model:
-        int version
-        void* ctx
-        int state_size
-        int (*successors)(void*, const unsigned char*, unsigned char*, unsigned short*,
-                          int) noexcept nogil
-        unsigned long long (*state_predicates)(void*, const unsigned char*,
-                                               unsigned long long) noexcept nogil
-        unsigned long long (*step_predicates)(void*, const unsigned char*, int,
-                                              const unsigned char*,
-                                              unsigned long long) noexcept nogil
+include "native_model.pxi"
 
 # The properties (properties.py) the native entry evaluates, bit i = entry i.
 STATE_PREDICATES = ("agreement", "validity", "ledger-consistency", "accountability",
@@ -1061,19 +1048,19 @@ cdef void release_rules(object capsule) noexcept:
     Py_DECREF(<object>PyCapsule_GetContext(capsule))
 
 
-cdef int native_successors(void* ctx, const unsigned char* s, unsigned char* out,
-                           unsigned short* kinds, int capacity) noexcept nogil:
+# The entry points of native_model.h, with its exact C types.
+cdef int native_successors(void* ctx, const uint8_t* s, uint8_t* out, uint16_t* kinds,
+                           int capacity) noexcept nogil:
     return (<Rules>ctx).expand(s, out, kinds, capacity)
 
 
-cdef unsigned long long native_state_predicates(void* ctx, const unsigned char* s,
-                                                unsigned long long wanted) noexcept nogil:
+cdef uint64_t native_state_predicates(void* ctx, const uint8_t* s,
+                                      uint64_t wanted) noexcept nogil:
     return (<Rules>ctx).state_mask(s, wanted)
 
 
-cdef unsigned long long native_step_predicates(void* ctx, const unsigned char* a, int kind,
-                                               const unsigned char* b,
-                                               unsigned long long wanted) noexcept nogil:
+cdef uint64_t native_step_predicates(void* ctx, const uint8_t* a, int kind, const uint8_t* b,
+                                     uint64_t wanted) noexcept nogil:
     return (<Rules>ctx).step_mask(a, kind, b, wanted)
 
 

@@ -63,6 +63,24 @@ def test_a_state_limit_with_a_checkpoint_reports_the_real_traces(tmp_path, worke
     assert saved.checkpoint.startswith("written at level")
 
 
+def test_a_checkpoint_every_level_resumes_and_covers_the_whole_log(tmp_path, capsys):
+    """Checkpoints at every level (their parent-log CRCs go on from the last
+    one's) still cover the log from its first byte."""
+    m = TendermintModel(preset("n4-f2"))
+    props = [p for p in m.properties() if p.kind not in bfs.GRAPH_KINDS]
+    folder = str(tmp_path / "ck")
+    limited = search.check(m, props, bfs.Limits(max_states=40_000), place=search.Placement(
+        workers=1, checkpoint=folder, checkpoint_every=0.0))
+    assert limited.stopped == "state limit of 40000 reached"
+    resumed = search.check(m, props, place=search.Placement(
+        workers=1, checkpoint=folder, checkpoint_every=0.0, resume=True))
+    assert answer(resumed) == answer(bfs.check(m, props))
+    with open(os.path.join(folder, "parents-w0.log"), "r+b") as f:
+        f.write(b"\x00")  # the first record (parent -1: 0xff...) is older than every checkpoint
+    assert_usage_error(capsys, ["check", "--resume", folder],
+                       "the checkpoint's file parents-w0.log is damaged")
+
+
 def _start(*argv: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "bftcheck.cli", *argv],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
