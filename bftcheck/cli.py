@@ -64,16 +64,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     check_outputs(args)
     budget = parse_size(args.max_memory) if args.max_memory is not None else default_budget()
     chosen = _chosen_properties(args, model, saved)
+    reduction = _reduction(args, model, chosen, saved)
     place = _placement(args, cfg, chosen, manifest)
     if manifest:  # before any output: a checkpoint of another run is bad input
         from bftcheck.checker import checkpoint, search
 
         checkpoint.check_identity(args.resume, manifest,
-                                  search.identity(model, chosen, place.workers))
+                                  search.identity(model, chosen, place.workers, reduction))
     if not args.json:
         print(f"bftcheck check: {vocabulary(model).describe_config(cfg)}", flush=True)
     result = check(model, chosen, Limits(args.max_states, args.max_seconds, budget),
-                   progress=None if args.quiet else print_progress, place=place)
+                   progress=None if args.quiet else print_progress, place=place,
+                   reduction=reduction)
     traces = {}
     for p in chosen:
         if p.kind != "sometimes" and p.name in result.paths:
@@ -108,6 +110,7 @@ def cmd_check(args: argparse.Namespace) -> int:
           f"({s['states_per_second']:,.0f} states/s), peak RSS {s['peak_rss_mib']:.0f} MiB")
     print(f"engine: {_engine_line(result)}; fingerprints 64-bit, collision probability "
           f"{s['collision_probability']:.1e}")
+    print(f"reductions: {reduction.describe()}")
     if result.checkpoint:
         print(f"checkpoint: {result.checkpoint}")
     width = max(len(p.name) for p in chosen)
@@ -136,6 +139,23 @@ def _engine_line(result: Any) -> str:
     core = "compiled" if result.compiled_core else "pure-Python"
     loop, _, why = result.search_engine.partition(" (")
     return f"{loop} on the {core} core ({why}" if why else f"{loop} on the {core} core"
+
+
+def _reduction(args: argparse.Namespace, model: Any, chosen: list[Any],
+               saved: dict[str, Any] | None) -> Any:
+    """--reduce (a resumed run: the checkpoint's), or every sound reduction."""
+    from bftcheck.checker import reduction
+
+    if saved is not None:
+        if args.reduce is not None:
+            raise UsageError("--reduce with --resume: a resumed run keeps the reductions of "
+                             "its checkpoint; leave --reduce out")
+        return reduction.choose(model, chosen, saved.get("reduce"))
+    try:
+        requested = None if args.reduce is None else reduction.parse(args.reduce)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return reduction.choose(model, chosen, requested)
 
 
 def _chosen_properties(args: argparse.Namespace, model: Any,
@@ -189,7 +209,9 @@ def _placement(args: argparse.Namespace, cfg: Any, chosen: list[Any],
         _writable(args.workdir, "--workdir")
     saved = (manifest.get("run") or {}) if manifest else None
     run = saved or {"model": args.model, "config": cfg.to_dict(),
-                    "properties": [p.name for p in chosen], "explicit": bool(args.property)}
+                    "properties": [p.name for p in chosen], "explicit": bool(args.property),
+                    "reduce": None if args.reduce is None else
+                    [r for r in args.reduce.split(",") if r.strip() not in ("", "none")]}
     # a resume keeps the checkpoint's worker count unless told otherwise
     kept = (manifest or {}).get("identity", {}).get("workers")
     workers = args.workers or kept or os.cpu_count() or 1
@@ -288,6 +310,9 @@ def make_parser() -> Parser:
     c.add_argument("--max-memory", metavar="SIZE",
                    help="stop before the resident memory passes SIZE, e.g. 4G (default: "
                         f"{int(DEFAULT_SHARE * 100)}%% of the memory available at the start)")
+    c.add_argument("--reduce", metavar="LIST",
+                   help="state-space reductions: symmetry, or none (default: every reduction "
+                        "sound for the chosen properties); counts are then the reduced graph's")
     c.add_argument("--workers", type=positive_int, metavar="N",
                    help="worker processes of the search (default: every core); the counts, "
                         "verdicts and traces are the same for any N")

@@ -16,7 +16,7 @@ arrival of a state is the one the one-worker search would have seen first, and
 every count, verdict and trace is the same for any number of workers.
 """
 
-from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdio cimport FILE, SEEK_SET, fclose, fflush, fopen, fread, fwrite
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy
@@ -28,6 +28,7 @@ cdef extern from "fingerprint.h":
     uint64_t bftcheck_fingerprint(const uint8_t* data, size_t n) nogil
 
 include "native_model.pxi"
+include "canonical.pxi"
 
 cdef extern from "stdio.h":
     int fseeko(FILE*, long long, int) nogil
@@ -456,6 +457,8 @@ cdef class Worker:
     cdef readonly str workdir
     cdef readonly int64_t share
     cdef void** boxes              # the outboxes' Spool objects (the list holds them)
+    cdef Canonical canon           # symmetry reduction: store representatives
+    cdef bint symmetric
 
     def __cinit__(self, int state_size, int workers, int me, str workdir, int64_t share,
                   object native, object py_successors, list properties, list action_names):
@@ -700,6 +703,12 @@ cdef class Worker:
                     self.found_one(j)
         return 0
 
+    def reduce_by(self, Canonical canon):
+        """Store the representative of every successor (after its step checks,
+        which see the real step): symmetry reduction."""
+        self.canon = canon
+        self.symmetric = True
+
     # -- successors ----------------------------------------------------------------
     cdef int successors(self, const uint8_t* s) noexcept nogil:
         """Fill `out` with the successors of s; their number, or -1 (no memory)
@@ -837,6 +846,9 @@ cdef class Worker:
             self.generated += n
             if self.check_steps(s, n, rank, parent, depth) < 0:
                 return CALLBACK_ERROR
+            if self.symmetric:
+                for k in range(n):
+                    self.canon.canonicalize(self.out + <size_t>k * self.state_size)
             if self.workers == 1:
                 for k in range(n):
                     self.fps[k] = bftcheck_fingerprint(self.out + <size_t>k * self.state_size,

@@ -182,11 +182,16 @@ def _verdicts(properties: Sequence[Property], found: dict[str, Path], complete: 
 
 
 def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(),
-          progress: Progress | None = None, progress_every: float = 1.0) -> Result:
-    """Explore every reachable state (within limits) and check `properties`."""
+          progress: Progress | None = None, progress_every: float = 1.0,
+          canonical: Callable[[bytes], bytes] | None = None) -> Result:
+    """Explore every reachable state (within limits) and check `properties`;
+    with `canonical`, store each state's representative instead (symmetry
+    reduction: paths then go through representatives, see symmetry.real_path)."""
     start = time.perf_counter()
     successors = successor_function(model)
     inits = model.init_states()
+    if canonical is not None:
+        inits = [canonical(s) for s in inits]
     if not inits:
         raise ValueError("the model has no initial state")
     space = StateSpace(len(inits[0]))
@@ -261,6 +266,8 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
                             (pending_always if p.kind == "always" else pending_sometimes
                              ).discard(p.name)
                 active_steps = [p for p in active_steps if p.name not in found]
+            if canonical is not None:  # after the step checks, which see the real step
+                succ = [canonical(t) for t in succ]
             first = len(space)
             if graph is None:
                 new = space.add_successors(sid, succ)

@@ -41,6 +41,8 @@ class Result:
     bytes_per_state: float = 0.0    # peak RSS above the process's start, per distinct state
     search_engine: str = "reference"
     checkpoint: str | None = None   # where the last checkpoint went, if one was written
+    reductions: dict[str, Any] = field(default_factory=lambda: {"used": [], "symmetry": None,
+                                                                "off": {}})
 
     @property
     def violated(self) -> list[str]:
@@ -79,4 +81,5 @@ class Result:
             "bytes_per_state": round(self.bytes_per_state, 1),
             "search_engine": self.search_engine,
             "checkpoint": self.checkpoint,
+            "reductions": self.reductions,
         }

@@ -35,7 +35,9 @@ from bftcheck.checker.bfs import (
     collision_probability,
 )
 from bftcheck.checker.interface import Model, Property
+from bftcheck.checker.reduction import NONE, Reduction
 from bftcheck.checker.result import Path, Result
+from bftcheck.checker.symmetry import canonical_function, real_path
 from bftcheck.memory import peak_bytes, reset_peak, rss_bytes
 
 try:
@@ -84,7 +86,8 @@ def frontier_share(max_memory: int | None) -> int:
     return max(1 << 20, min(16 << 20, budget // 64))
 
 
-def identity(model: Model, properties: Sequence[Property], workers: int) -> dict[str, Any]:
+def identity(model: Model, properties: Sequence[Property], workers: int,
+             reduction: Reduction = NONE) -> dict[str, Any]:
     """What a checkpoint must match to be resumed by this run."""
     import hashlib
 
@@ -95,15 +98,17 @@ def identity(model: Model, properties: Sequence[Property], workers: int) -> dict
     return {"bftcheck": __version__, "model": getattr(model, "reference", type(model).__name__),
             "configuration": vocabulary(model).describe_config(getattr(model, "cfg", None)),
             "initial_states": inits, "properties": [p.name for p in properties],
-            "workers": workers}
+            "workers": workers, "reductions": reduction.used}
 
 
 class Search:
     """One run of the compiled search (see the module docstring)."""
 
     def __init__(self, model: Model, properties: Sequence[Property], limits: Limits,
-                 place: Placement, progress: Progress | None, progress_every: float) -> None:
+                 place: Placement, progress: Progress | None, progress_every: float,
+                 reduction: Reduction = NONE) -> None:
         self.model, self.props, self.limits, self.place = model, list(properties), limits, place
+        self.reduction = reduction
         self.report, self.report_every = progress, progress_every
         self.n = place.workers
         self.start = time.perf_counter()
@@ -141,6 +146,8 @@ class Search:
                                    frontier_share(self.limits.max_memory), per_worker,
                                    self._why_stop)
         host.total_memory = self.limits.max_memory
+        if self.reduction.symmetry is not None:
+            host.reduce_by(self.reduction.symmetry)
         return host
 
     def _why_stop(self) -> str | None:
@@ -195,11 +202,14 @@ class Search:
 
     # -- levels ------------------------------------------------------------------
     def _level_zero(self) -> None:
-        from bftcheck.checker._search_c import fingerprint, owner_of
+        from bftcheck.checker._search_c import Canonical, fingerprint, owner_of
 
         inits = self.model.init_states()
         if not inits:
             raise ValueError("the model has no initial state")
+        if self.reduction.symmetry is not None:
+            canonical = Canonical(len(inits[0]), self.reduction.symmetry.elements).canonical
+            inits = [canonical(s) for s in inits]
         firsts: dict[int, int] = {}
         for k, s in enumerate(inits):
             firsts.setdefault(fingerprint(s), k)
@@ -420,7 +430,7 @@ class Search:
                   "initial_generated": self.initial_generated,
                   "seconds": time.perf_counter() - self.start + self.seconds_before,
                   "found": {str(j): list(e) for j, e in found.items()}}
-        checkpoint.write(self.folder, identity(self.model, self.props, self.n),
+        checkpoint.write(self.folder, identity(self.model, self.props, self.n, self.reduction),
                          self.place.run or {}, search, parts)
         self.last_checkpoint = time.monotonic()
         self.checkpoint_note = (f"written at level {self.level} to {self.folder}; continue "
@@ -428,7 +438,8 @@ class Search:
 
     def _resume(self) -> None:
         manifest = self.place.manifest or checkpoint.read(self.folder)
-        checkpoint.check_identity(self.folder, manifest, identity(self.model, self.props, self.n))
+        checkpoint.check_identity(self.folder, manifest,
+                                  identity(self.model, self.props, self.n, self.reduction))
         self.transport.call("load", [(part,) for part in manifest["workers"]])
         s = manifest["search"]
         self.level, self.distinct = s["level"], s["distinct"]
@@ -514,10 +525,12 @@ NO_LIMITS, ONE_WORKER = Limits(), Placement()
 
 def check(model: Model, properties: Sequence[Property], limits: Limits = NO_LIMITS,
           progress: Progress | None = None, progress_every: float = 1.0,
-          place: Placement = ONE_WORKER) -> Result:
+          place: Placement = ONE_WORKER, reduction: Reduction = NONE) -> Result:
     """Explore every reachable state (within limits) and check `properties` on
     the compiled engine; graph properties, or a build without it, run on the
-    reference loop (the result's `search_engine` says which ran, and why)."""
+    reference loop (the result's `search_engine` says which ran, and why).
+    With a reduction, the counts are the reduced graph's and every path is a
+    real run of the model (symmetry.real_path)."""
     why = reason_for_reference(properties)
     if why is not None:
         from bftcheck.checker import bfs
@@ -527,7 +540,17 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = NO_LIMI
 
             raise InputError(f"--checkpoint and --resume need the compiled engine, and this "
                              f"check runs on the reference loop: {why}")
-        result = bfs.check(model, properties, limits, progress, progress_every)
+        canonical = None if reduction.symmetry is None else \
+            canonical_function(reduction.symmetry, len(model.init_states()[0]))
+        result = bfs.check(model, properties, limits, progress, progress_every, canonical)
         result.search_engine = f"reference loop ({why})"
-        return result
-    return Search(model, properties, limits, place, progress, progress_every).run()
+    else:
+        result = Search(model, properties, limits, place, progress, progress_every,
+                        reduction).run()
+    result.reductions = reduction.summary()
+    if reduction.symmetry is not None:
+        canonical = canonical_function(reduction.symmetry, len(model.init_states()[0]))
+        steps = {p.name: p for p in properties if p.scope == "step"}
+        result.paths = {name: real_path(model, canonical, path, steps.get(name))
+                        for name, path in result.paths.items()}
+    return result

@@ -85,6 +85,10 @@ class WorkerHost:
         reset_peak()
         self.baseline = rss_bytes()
 
+    def reduce_by(self, symmetry: Any) -> None:
+        """Store representatives under this symmetry group (checker/symmetry.py)."""
+        self.worker.reduce_by(engine.Canonical(self.worker.state_size, symmetry.elements))
+
     # -- levels ----------------------------------------------------------------
     def begin(self, level: int, initial: list[tuple[int, bytes]]) -> int:
         """Level 0: add the initial states this worker owns; how many were new."""

@@ -84,13 +84,15 @@ cdef enum:
     M_NO_BLOCK_SYNC = 64
     M_UNVERIFIED_SYNC = 128
     M_REGOSSIP_ALL_HEIGHTS = 256
+    M_IGNORE_LOCK_ROUND = 512
 
 MUTANT_FLAGS = {None: 0, "weak-quorum": M_WEAK_QUORUM, "no-lock": M_NO_LOCK,
                 "decide-on-prevotes": M_DECIDE_ON_PREVOTES,
                 "unlock-on-new-round": M_UNLOCK_ON_NEW_ROUND,
                 "accept-invalid": M_ACCEPT_INVALID, "decide-stays-in-height": M_DECIDE_STAYS,
                 "no-block-sync": M_NO_BLOCK_SYNC, "unverified-sync": M_UNVERIFIED_SYNC,
-                "regossip-all-heights": M_REGOSSIP_ALL_HEIGHTS}
+                "regossip-all-heights": M_REGOSSIP_ALL_HEIGHTS,
+                "ignore-lock-round": M_IGNORE_LOCK_ROUND}
 
 
 # Minimal sets of Byzantine messages to draw: up to MAX_DRAWS sets of
@@ -629,7 +631,8 @@ cdef class Rules:
                     self.d1.lens[0] = 0
                 elif vr < r:
                     self.for_value(s, 0, h, vr, v, self.d1, ci, False, tag)
-                    ok = self.valid(v) and (lr <= vr or lv == v or (self.flags & M_NO_LOCK))
+                    ok = self.valid(v) and (lr <= vr or lv == v or
+                                            (self.flags & (M_NO_LOCK | M_IGNORE_LOCK_ROUND)))
                 else:
                     continue
                 vote = v if ok else NIL

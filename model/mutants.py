@@ -131,6 +131,16 @@ MUTANTS: dict[str, Mutant] = {
                       "max_partitions": 2},
         ),
         Mutant(
+            "ignore-lock-round",
+            "lines 28-29",
+            "prevote a proof-of-lock value from a round older than one's own lock "
+            "(lockedRound <= vr dropped)",
+            "agreement",
+            # 3 rounds: a lock in round 1 and an older proof-of-lock from round 0
+            # re-proposed in round 2; safe with 2 rounds even with the mutant
+            {**_small((2, 1, 1), 1), "rounds": 3},
+        ),
+        Mutant(
             "regossip-all-heights",
             "gossip",
             "peers re-gossip messages of every height, not just their current one "

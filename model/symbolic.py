@@ -103,7 +103,8 @@ SHARED = frozenset({"accept-invalid", "regossip-all-heights"})
 # The variants this encoding implements: at its own `mutant ==` comparisons,
 # and the shared ones; tests/model/test_variants.py checks both.
 VARIANTS = frozenset({"weak-quorum", "no-lock", "decide-on-prevotes", "unlock-on-new-round",
-                      "decide-stays-in-height", "no-block-sync", "unverified-sync"}) | SHARED
+                      "decide-stays-in-height", "no-block-sync", "unverified-sync",
+                      "ignore-lock-round"}) | SHARED
 
 
 class SymbolicRules:
@@ -512,7 +513,8 @@ class SymbolicRules:
             else:
                 pols = self.for_value(s, PREVOTE_KIND, h, vr, v, viewer=viewer)
                 ok = z3.And(self.valid(v), z3.Or(z3.ULE(locked_round, vr + 1),
-                                                  locked_value == v, mutant == "no-lock"))
+                                                  locked_value == v, mutant == "no-lock",
+                                                  mutant == "ignore-lock-round"))
             for pol in pols:
                 guards, adds = self._combine(s, [(pguards, padd), pol])
                 buf = s.copy()

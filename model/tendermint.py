@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from bftcheck.checker.interface import Action, NativeEntry, Property
+from bftcheck.checker.symmetry import Symmetry
 from bftcheck.model import blocksync
 from bftcheck.model import properties as props
 from bftcheck.model.blocksync import CommitCertificate
@@ -63,7 +64,8 @@ from bftcheck.model.story import TendermintVocabulary
 # list against those comparisons.
 VARIANTS = frozenset({"weak-quorum", "no-lock", "decide-on-prevotes", "unlock-on-new-round",
                       "accept-invalid", "decide-stays-in-height", "no-block-sync",
-                      "unverified-sync", "regossip-all-heights"})
+                      "unverified-sync", "regossip-all-heights",
+                      "ignore-lock-round"})
 
 
 class _Turn(NamedTuple):
@@ -121,6 +123,7 @@ class TendermintModel:
         # The compiled transcription of these rules, used for exploration when built.
         self.fast = compiled_rules(lay, self.mutant)
         self._native: NativeEntry | None = None
+        self._symmetry: Any = False  # computed when first asked for
         self._properties = props.catalogue(self)
 
     # -- the interface ---------------------------------------------------------
@@ -152,6 +155,16 @@ class TendermintModel:
             self._native = NativeEntry(self.fast.native(), _rules_c.STATE_PREDICATES,
                                        _rules_c.STEP_PREDICATES, KIND_NAMES)
         return self._native
+
+    @property
+    def symmetry(self) -> Symmetry | None:
+        """The configuration's symmetry group (model/symmetry.py), a declared
+        capability for symmetry reduction; None when it has only the identity."""
+        if self._symmetry is False:
+            from bftcheck.model.symmetry import symmetry
+
+            self._symmetry = symmetry(self.lay)
+        return self._symmetry
 
     def next_states(self, s: bytes) -> Iterator[tuple[Action, bytes]]:
         lay = self.lay
@@ -414,6 +427,7 @@ class TendermintModel:
                     locked_round <= vr
                     or locked_value == v
                     or mutant == "no-lock"
+                    or mutant == "ignore-lock-round"  # lines 28-29 without lockedRound <= vr
                 )
                 line = 28
             else:

@@ -345,6 +345,7 @@ PrevoteOnProposal(c) ==
                          /\ \/ lockedRound[c] <= o.validRound
                             \/ lockedValue[c] = o.value
                             \/ Mutant = "no-lock"
+                            \/ Mutant = "ignore-lock-round" /\ o.validRound >= 0
                    pols == IF o.validRound = -1 THEN {{}}
                            ELSE Draws("prevote", h, o.validRound, o.value, c)
                IN \E S \in pols :

@@ -119,7 +119,7 @@ def test_pure_python_everywhere_gives_identical_results():
     """BFTCHECK_NO_EXTENSIONS=1: pure-Python rules and core, same counts and verdicts."""
     env = {**os.environ, "BFTCHECK_NO_EXTENSIONS": "1"}
     argv = [sys.executable, "-m", "bftcheck.cli", "check", "--preset", "n4-f2", "--json",
-            "--quiet"]
+            "--quiet", "--reduce", "none"]
     pure = json.loads(subprocess.run(argv, env=env, capture_output=True, text=True).stdout)
     _, compiled = run(preset("n4-f2"))
     assert compiled.compiled_core and compiled.compiled_rules

@@ -30,7 +30,7 @@ def _small_disk() -> None:
 def test_a_full_disk_ends_incomplete(tmp_path, workers):
     proc = subprocess.run(
         [sys.executable, "-m", "bftcheck.cli", "check", "--preset", "n4-f1", "--quiet",
-         "--workers", workers, "--workdir", str(tmp_path)],
+         "--workers", workers, "--workdir", str(tmp_path), "--reduce", "none"],
         preexec_fn=_small_disk, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 3, proc.stderr
     assert f"INCOMPLETE (cannot write to {tmp_path}" in proc.stdout

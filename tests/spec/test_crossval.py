@@ -47,6 +47,9 @@ VARIANT_PINS = {
     # a Byzantine peer's block sync on a 1/3 certificate (331 states without the mutant)
     "unverified-sync": (534, set()),
     "regossip-all-heights": (4_320, set()),
+    # 3 rounds (115,962 states without the mutant, every property kept); its
+    # prevotes against the lock look like amnesia: a false accusation
+    "ignore-lock-round": (116_566, {"agreement", "ledger-consistency", "no-false-accusation"}),
 }
 
 
