@@ -107,7 +107,8 @@ SMOKE = {"n4-f2 fork (agreement only)"}
 
 
 def run(args: list[str], env: dict[str, str]) -> dict:
-    return bftcheck_json(["check", "--json", "--quiet", *args], env=env)
+    # unreduced: the ladder's counts are the model's (benchmarks/reductions.py has the reduced)
+    return bftcheck_json(["check", "--json", "--quiet", "--reduce", "none", *args], env=env)
 
 
 FUZZ_RUNS = [
@@ -192,7 +193,8 @@ TLC_HEADING = "## bftcheck vs TLC"
 
 def engine_run(command: str, args: list[str]) -> dict:
     props = [x for p in TLC_PROPERTIES for x in ("--property", p)]
-    return bftcheck_json([command, "--json", "--quiet", *props, *args], ok=(0,))
+    unreduced = ["--reduce", "none"] if command == "check" else []  # TLC's counts
+    return bftcheck_json([command, "--json", "--quiet", *props, *unreduced, *args], ok=(0,))
 
 
 def tlc_rows() -> list[str]:

@@ -57,7 +57,7 @@ def checker(args: list[str], prop: str | None, limit: int | None) -> dict:
     extra = ["--property", prop] if prop else []
     if limit:
         extra += ["--max-seconds", str(limit)]
-    return bftcheck("check", "--quiet", *args, *extra)
+    return bftcheck("check", "--quiet", "--reduce", "none", *args, *extra)
 
 
 def rows() -> list[str]:

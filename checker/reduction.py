@@ -34,13 +34,12 @@ class Reduction:
         return ["symmetry"] if self.symmetry is not None else []
 
     def describe(self) -> str:
-        """One line: what is used, what is off and why."""
-        used = f"symmetry ({self.symmetry.description})" if self.symmetry else "none"
-        off = "; ".join(f"{name} off: {why}" for name, why in self.off)
-        shown = f"{used}; {off}" if off else used
+        """One line: what is used, or why nothing is."""
         if self.symmetry is not None:
-            shown += "; counts are of the reduced state graph"
-        return shown
+            return (f"symmetry ({self.symmetry.description}); counts are of the reduced "
+                    f"state graph")
+        why = "; ".join(f"{name} off: {reason}" for name, reason in self.off)
+        return f"none ({why or '--reduce none'})"
 
     def summary(self) -> dict[str, object]:
         return {"used": self.used,
@@ -82,8 +81,8 @@ def _symmetry_off(model: Model, properties: Sequence[Property]) -> tuple[str, bo
     just empty); None when it can."""
     live = [p.name for p in properties if p.kind == "liveness"]
     if live:
-        return (f"unsound for {', '.join(live)} (weak fairness per validator is not kept "
-                "by the quotient)", True)
+        return (f"unsound for {', '.join(live)}, whose weak fairness per validator the "
+                "quotient does not keep", True)
     group = getattr(model, "symmetry", None)
     if group is None:
         return ("this configuration has no symmetry (the identity only)"

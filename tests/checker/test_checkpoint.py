@@ -90,7 +90,8 @@ def test_sigint_in_the_middle_of_bench_then_resume(tmp_path):
     """The Done-when case: SIGINT in the middle of `bench` with --checkpoint,
     then --resume, gives the uninterrupted counts and verdicts."""
     folder = str(tmp_path / "bench")
-    proc = _start("check", "--preset", "bench", "--checkpoint", folder, "--workers", "2")
+    proc = _start("check", "--preset", "bench", "--checkpoint", folder, "--workers", "2",
+                  "--reduce", "none")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not os.path.exists(f"{folder}/parents-w0.log"):
         time.sleep(0.1)
@@ -120,8 +121,9 @@ def checkpoint_folder(tmp_path, capsys) -> str:
 def test_a_state_limit_writes_a_checkpoint_that_resumes(checkpoint_folder, capsys):
     code, out, _ = run_cli(capsys, "check", "--resume", checkpoint_folder, "--workers", "1",
                            "--quiet")
-    assert code == 0
-    assert "search: complete: 400,526 distinct states, 1,163,046 generated, depth 20" in out
+    assert code == 0  # the checkpoint's symmetry reduction goes on
+    assert "search: complete: 200,263 distinct states, 581,524 generated, depth 20" in out
+    assert "reductions: symmetry (values {v0 v1} interchangeable" in out
     assert "lock-change-reachable  witnessed (depth 11)" in out
 
 
@@ -178,3 +180,16 @@ def test_bad_checkpoint_options(checkpoint_folder, tmp_path, capsys, argv, needl
              "new": str(tmp_path / "new"),
              "ck": checkpoint_folder, "file": str(tmp_path / "file")}
     assert_usage_error(capsys, ["check", *[a.format(**names) for a in argv]], needle)
+
+
+def test_resume_keeps_the_checkpoints_reductions(checkpoint_folder, capsys):
+    assert_usage_error(capsys, ["check", "--resume", checkpoint_folder, "--reduce", "none"],
+                       "--reduce with --resume: a resumed run keeps the reductions of its "
+                       "checkpoint")
+    manifest = os.path.join(checkpoint_folder, "manifest.json")
+    data = json.load(open(manifest))
+    data["run"]["reduce"] = []  # a run edited to drop the reduction it was written with
+    json.dump(data, open(manifest, "w"))
+    assert_usage_error(capsys, ["check", "--resume", checkpoint_folder],
+                       'the checkpoint is of another run (reductions: ["symmetry"], this run: '
+                       '[])')

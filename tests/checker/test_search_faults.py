@@ -41,7 +41,7 @@ def test_a_full_disk_ends_incomplete(tmp_path, workers):
 def test_a_full_disk_with_a_checkpoint_ends_incomplete_and_says_so(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "bftcheck.cli", "check", "--preset", "n4-f1", "--quiet",
-         "--workers", "1", "--checkpoint", str(tmp_path / "ck")],
+         "--workers", "1", "--checkpoint", str(tmp_path / "ck"), "--reduce", "none"],
         preexec_fn=_small_disk, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 3, proc.stderr
     assert "INCOMPLETE (cannot write to" in proc.stdout
@@ -51,7 +51,7 @@ def test_a_full_disk_with_a_checkpoint_ends_incomplete_and_says_so(tmp_path):
 def test_a_lost_worker_ends_incomplete():
     proc = subprocess.Popen(
         [sys.executable, "-m", "bftcheck.cli", "check", "--preset", "bench", "--quiet",
-         "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "--workers", "2", "--reduce", "none"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     children: list[int] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(children) < 2:
@@ -92,7 +92,7 @@ def test_max_memory_below_the_need_ends_incomplete(workers):
     """n4-f0 needs about 160 MiB with one worker: 100M is too little."""
     proc = subprocess.run(
         [sys.executable, "-m", "bftcheck.cli", "check", "--preset", "n4-f0", "--quiet",
-         "--workers", workers, "--max-memory", "100M"],
+         "--workers", workers, "--max-memory", "100M", "--reduce", "none"],
         capture_output=True, text=True, timeout=300)
     assert proc.returncode == 3, proc.stderr
     assert "search: INCOMPLETE (memory limit of 100.0 MiB reached" in proc.stdout

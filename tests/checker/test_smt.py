@@ -102,6 +102,7 @@ BROKEN = {
     "accept-invalid": "no-invalid",
     "decide-stays-in-height": "local",
     "unverified-sync": "decision-certificate",
+    "ignore-lock-round": "no-amnesia",  # a prevote against one's lock looks like amnesia
 }
 
 

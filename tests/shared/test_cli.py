@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from bftcheck.cli import main
+from bftcheck.model.mutants import MUTANTS
 
 
 def run(capsys, *argv):
@@ -22,7 +23,8 @@ def test_check_n4_f2_json_reports_fork_with_itf_trace(capsys):
     code, out, _ = run(capsys, "check", "--preset", "n4-f2", "--json", "--quiet")
     assert code == 1
     d = json.loads(out)
-    assert d["complete"] is True and d["distinct_states"] == 61_656
+    assert d["complete"] is True and d["distinct_states"] == 21_788  # symmetry: the default
+    assert d["reductions"]["used"] == ["symmetry"]
     assert d["verdicts"]["agreement"] == "violated"
     assert d["verdicts"]["accountability"] == "holds"
     assert d["found_at_depth"]["agreement"] == 7
@@ -90,7 +92,8 @@ def test_replay_rejects_tampered_truncated_and_foreign_traces(tmp_path, capsys):
 def test_n4_f1_is_safe(capsys):
     code, out, _ = run(capsys, "check", "--preset", "n4-f1", "--quiet")
     assert code == 0
-    assert "search: complete: 400,526 distinct states" in out
+    assert "search: complete: 200,263 distinct states" in out
+    assert "reductions: symmetry (values {v0 v1} interchangeable, 2 permutations)" in out
     assert out.splitlines()[-1] == "result: all checked properties hold (exit 0)"
 
 
@@ -124,13 +127,13 @@ def test_config_file(tmp_path, capsys):
     f.write_text('powers = [1, 1, 1]\nrounds = 1\nvalues = 1\n')
     code, out, _ = run(capsys, "check", "--config", str(f), "--json", "--quiet")
     d = json.loads(out)
-    assert code == 0 and d["distinct_states"] == 109 and d["config"]["name"] == "small"
+    assert code == 0 and d["distinct_states"] == 68 and d["config"]["name"] == "small"
 
 
 def test_list(capsys):
     code, out, _ = run(capsys, "list", "mutants")
     assert code == 0 and out.startswith("weak-quorum ")
-    assert len(out.splitlines()) == 9
+    assert len(out.splitlines()) == len(MUTANTS)
     code, out, _ = run(capsys, "list", "properties")
     assert [line.split()[0] for line in out.splitlines()][:5] == [
         "agreement", "validity", "integrity", "ledger-consistency", "accountability"]
@@ -224,7 +227,7 @@ def test_mutants_matrix_with_the_checker(capsys):
     d = json.loads(out)
     assert code == 0 and d["all_caught_and_control_clean"] is True
     rows = {r["mutant"]: r["engines"]["check"] for r in d["rows"]}
-    assert len(rows) == 11
+    assert len(rows) == len(MUTANTS) + 2  # and the real protocol on two configurations
     assert rows["real protocol (n4-f1)"]["caught"] is False
     assert rows["real protocol (split)"]["caught"] is False
     assert rows["regossip-all-heights"]["caught"] is False

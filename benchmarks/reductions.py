@@ -1,0 +1,116 @@
+"""Reduced and unreduced searches side by side, in one run: the reduction
+factor per preset and variant, and the questions the reductions make
+answerable (three rounds, seven validators, the partition benchmark).
+
+    python benchmarks/reductions.py [--write] [--long]
+
+--write replaces the "## Reductions" section of RESULTS.md; --long adds the
+rows that take minutes (the questions). Each row runs `bftcheck check --json`
+twice, with `--reduce none` and with the default (every sound reduction), and
+stops with one line if the two disagree on a verdict or a depth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import bftcheck_json, replace_section  # noqa: E402
+
+HEADING = "## Reductions"
+SAFETY = [x for p in ("agreement", "validity", "integrity", "ledger-consistency",
+                      "accountability", "no-false-accusation") for x in ("--property", p)]
+ROWS = [
+    ("n4-f1", ["--preset", "n4-f1"]),
+    ("n4-f2", ["--preset", "n4-f2"]),
+    ("n3-f0", ["--preset", "n3-f0"]),
+    ("weighted", ["--preset", "weighted"]),
+    ("n4-f0", ["--preset", "n4-f0"]),
+    ("bench", ["--preset", "bench"]),
+    ("n4-f1-split", ["--preset", "n4-f1-split"]),
+    ("n4-split, recovery and safety", ["--preset", "n4-split", *SAFETY,
+                                       "--property", "recovery"]),
+    ("ignore-lock-round (powers 2,1,1, 3 rounds)", ["--mutant", "ignore-lock-round"]),
+    ("real protocol, same configuration", ["--powers", "2,1,1", "--byzantine", "1",
+                                           "--byz-budget", "1", "--rounds", "3"]),
+    ("no-block-sync, recovery", ["--mutant", "no-block-sync", "--property", "agreement",
+                                 "--property", "recovery"]),
+]
+LONG = [
+    ("n4-f1, 3 rounds", ["--preset", "n4-f1", "--rounds", "3"]),
+    ("ignore-lock-round on n4-f1, 3 rounds", ["--preset", "n4-f1", "--rounds", "3",
+                                              "--mutant", "ignore-lock-round"]),
+    ("n7-f2-split, safety", ["--preset", "n7-f2-split", *SAFETY]),
+    ("7 validators, 2 Byzantine, 2 rounds, safety",
+     ["--validators", "7", "--byzantine", "2", "--byz-budget", "2", "--rounds", "2",
+      *SAFETY]),
+]
+
+
+def check(args: list[str], reduce: str | None, limit: float | None) -> dict:
+    extra = (["--reduce", reduce] if reduce else []) + \
+        (["--max-seconds", str(limit)] if limit else [])
+    return bftcheck_json(["check", "--json", "--quiet", "--workers", "2", *args, *extra])
+
+
+def verdicts(r: dict) -> dict:
+    return {k: v for k, v in r["verdicts"].items() if v != "unknown"}
+
+
+def cells(r: dict) -> str:
+    done = "yes" if r["complete"] else f"no ({r['stopped']})"
+    return (f"{done} | {r['distinct_states']:,} | {r['seconds']:.1f} "
+            f"| {r['peak_rss_mib']:.0f}")
+
+
+def compare(label: str, full: dict, reduced: dict) -> str:
+    both = full["complete"] and reduced["complete"]
+    if both and (verdicts(full) != verdicts(reduced)
+                 or full["found_at_depth"] != reduced["found_at_depth"]):
+        raise SystemExit(f"{label}: the reduced search disagrees with the unreduced one: "
+                         f"{verdicts(full)} vs {verdicts(reduced)}")
+    factor = full["distinct_states"] / reduced["distinct_states"] if both else None
+    shown = f"{factor:.2f}x" if factor else "-"
+    found = ", ".join(f"{k} (depth {reduced['found_at_depth'][k]})"
+                      for k, v in reduced["verdicts"].items() if v == "violated") or "none"
+    used = ", ".join(reduced["reductions"]["used"]) or "none"
+    return (f"| {label} | {cells(full)} | {cells(reduced)} | {used} | {shown} "
+            f"| {found} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--write", action="store_true")
+    parser.add_argument("--long", action="store_true")
+    parser.add_argument("--unreduced-limit", type=float, default=900.0,
+                        help="seconds an unreduced long row may run (default 900)")
+    opts = parser.parse_args()
+    lines = [HEADING, "",
+             f"Recorded {datetime.date.today()} on {os.cpu_count()} cores (load average "
+             f"{os.getloadavg()[0]:.1f} before the runs) by `python benchmarks/reductions.py"
+             f"{' --long' if opts.long else ''}`, 2 workers. Each row: `--reduce none`, then "
+             "the default (every sound reduction: symmetry, unless a liveness property is "
+             "checked); the verdicts and depths of the two are equal on every row both "
+             f"complete. Long unreduced rows stop after {opts.unreduced_limit:g} s.", "",
+             "| configuration | unreduced complete | states | s | peak MiB "
+             "| reduced complete | states | s | peak MiB | reductions | factor | violated |",
+             "|---|---|---:|---:|---:|---|---:|---:|---:|---|---:|---|"]
+    for label, args in ROWS + (LONG if opts.long else []):
+        print(f"running {label} ...", file=sys.stderr, flush=True)
+        limit = opts.unreduced_limit if (label, args) in LONG else None
+        full = check(args, "none", limit)
+        reduced = check(args, None, None)
+        lines.append(compare(label, full, reduced))
+    text = "\n".join(lines)
+    print(text)
+    if opts.write:
+        path = Path(__file__).resolve().parent / "RESULTS.md"
+        path.write_text(replace_section(path.read_text(), HEADING, lines))
+
+
+if __name__ == "__main__":
+    main()
