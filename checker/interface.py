@@ -85,6 +85,8 @@ class Model(Protocol):
     #                                    next_states, in the same order, faster
     #   compiled: bool                   whether successor_states runs compiled code
     #   native: NativeEntry | None       C entry points: the search runs in C
+    #   symmetry: Symmetry | None        its symmetry group as byte maps of its
+    #                                    states (checker/symmetry.py), for reduction
     #   reference: str                   "module:attribute" of the Plugin that built
     #                                    it (set by bftcheck.plugins), for trace files
 

@@ -51,7 +51,8 @@ def test_a_full_disk_with_a_checkpoint_ends_incomplete_and_says_so(tmp_path):
 def test_a_lost_worker_ends_incomplete():
     proc = subprocess.Popen(
         [sys.executable, "-m", "bftcheck.cli", "check", "--preset", "bench", "--quiet",
-         "--workers", "2", "--reduce", "none"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "--workers", "2", "--reduce", "none"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     children: list[int] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(children) < 2:
