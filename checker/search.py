@@ -37,7 +37,7 @@ from bftcheck.checker.bfs import (
 from bftcheck.checker.interface import Model, Property
 from bftcheck.checker.reduction import NONE, Reduction
 from bftcheck.checker.result import Path, Result
-from bftcheck.checker.symmetry import canonical_function, real_path
+from bftcheck.checker.symmetry import canonical_function, compiled_canonical, real_path
 from bftcheck.memory import peak_bytes, reset_peak, rss_bytes
 
 try:
@@ -202,13 +202,13 @@ class Search:
 
     # -- levels ------------------------------------------------------------------
     def _level_zero(self) -> None:
-        from bftcheck.checker._search_c import Canonical, fingerprint, owner_of
+        from bftcheck.checker._search_c import fingerprint, owner_of
 
         inits = self.model.init_states()
         if not inits:
             raise ValueError("the model has no initial state")
         if self.reduction.symmetry is not None:
-            canonical = Canonical(len(inits[0]), self.reduction.symmetry.elements).canonical
+            canonical = compiled_canonical(self.reduction.symmetry, len(inits[0])).canonical
             inits = [canonical(s) for s in inits]
         firsts: dict[int, int] = {}
         for k, s in enumerate(inits):

@@ -61,12 +61,31 @@ class BytePermutation:
 
 
 @dataclass(frozen=True)
+class Records:
+    """A faster description of a group that is a product: byte-local
+    renamings (e.g. of values), times every order of the members of each
+    class of interchangeable records (e.g. validators). A member is the
+    offsets of its bytes, in increasing order; the members of a class have
+    equally many, and for each j their j-th offsets lie in one region of the
+    state, in the members' order (member m's block before member m + 1's), with
+    the regions in the order of j. Then the least image of a state is the
+    least, over the renamings and the identity, of the renamed state with each
+    class's members sorted by their bytes: the engine computes that, and
+    tests check it equals the least image over every element."""
+
+    renamings: tuple[BytePermutation, ...]
+    classes: tuple[tuple[tuple[int, ...], ...], ...]
+
+
+@dataclass(frozen=True)
 class Symmetry:
     """A model's symmetry group: what it permutes, in words (`description`),
-    and its elements other than the identity."""
+    its elements other than the identity, and, when the group is a product
+    of renamings and record orders, that product (`records`)."""
 
     description: str
     elements: tuple[BytePermutation, ...]
+    records: Records | None = None
 
     @property
     def order(self) -> int:
@@ -87,7 +106,7 @@ def compiled_canonical(symmetry: Symmetry, state_size: int):  # type: ignore[no-
     """The engine's C canonicaliser for this group (checker/_search_c.pyx)."""
     from bftcheck.checker._search_c import Canonical
 
-    return Canonical(state_size, symmetry.elements)
+    return Canonical(state_size, symmetry.elements, symmetry.records)
 
 
 def canonical_function(symmetry: Symmetry, state_size: int) -> Callable[[bytes], bytes]:

@@ -87,7 +87,9 @@ class WorkerHost:
 
     def reduce_by(self, symmetry: Any) -> None:
         """Store representatives under this symmetry group (checker/symmetry.py)."""
-        self.worker.reduce_by(engine.Canonical(self.worker.state_size, symmetry.elements))
+        from bftcheck.checker.symmetry import compiled_canonical
+
+        self.worker.reduce_by(compiled_canonical(symmetry, self.worker.state_size))
 
     # -- levels ----------------------------------------------------------------
     def begin(self, level: int, initial: list[tuple[int, bytes]]) -> int:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from itertools import permutations, product
 from math import factorial
 
-from bftcheck.checker.symmetry import GATHER, IDENTITY, BytePermutation, Symmetry
+from bftcheck.checker.symmetry import GATHER, IDENTITY, BytePermutation, Records, Symmetry
 from bftcheck.model.state import (
     LOCAL_FIELDS,
     LOCKED_VALUE,
@@ -183,7 +183,30 @@ def symmetry(lay: Layout) -> Symmetry | None:
                      if (pi, sigma) != identity)
     if not elements:
         return None
-    return Symmetry(describe(lay, len(pis), sigmas, classes), elements)
+    return Symmetry(describe(lay, len(pis), sigmas, classes), elements,
+                    None if lay.partitioned else records(lay, pis, classes))
+
+
+def records(lay: Layout, pis: list[tuple[int, ...]], classes: list[list[int]]) -> Records:
+    """The group as value renamings times every order of each validator class
+    (without partitions it is that product): a correct validator's record is
+    its local variables, then its prevotes, then its precommits; a Byzantine
+    validator's its prevote masks, then its precommit masks."""
+    keep = tuple(range(lay.n))
+    renamings = tuple(element(lay, pi, keep) for pi in pis if pi != tuple(range(256)))
+    nc, slots = len(lay.correct), [(h, r) for h in range(lay.H) for r in range(lay.R)]
+    members = []
+    for c in classes:
+        if c[0] < nc:
+            members.append(tuple(
+                tuple(range(lay.local[i], lay.local[i] + LOCAL_FIELDS + lay.H))
+                + tuple(lay.prevote(i, h, r) for h, r in slots)
+                + tuple(lay.precommit(i, h, r) for h, r in slots) for i in c))
+        else:
+            members.append(tuple(
+                tuple(lay.byz_prevote(i - nc, h, r) for h, r in slots)
+                + tuple(lay.byz_precommit(i - nc, h, r) for h, r in slots) for i in c))
+    return Records(renamings, tuple(members))
 
 
 def describe(lay: Layout, value_order: int, sigmas: list[tuple[int, ...]],
