@@ -316,6 +316,8 @@ def main() -> None:
     lines += kept_section(out, "## Z3 engines")  # recorded by --z3, which takes minutes
     lines += kept_section(out, BEFORE_AFTER)  # two installs side by side, by hand
     lines += kept_section(out, "## Compiled search engine")  # benchmarks/engine.py
+    lines += kept_section(out, "## Reductions")  # benchmarks/reductions.py
+    lines += kept_section(out, "## Partial-order reduction probe")  # benchmarks/por_probe.py
     _write(out, "\n".join(lines) + "\n")
 
 

@@ -145,17 +145,30 @@ def _reduction(args: argparse.Namespace, model: Any, chosen: list[Any],
                saved: dict[str, Any] | None) -> Any:
     """--reduce (a resumed run: the checkpoint's), or every sound reduction."""
     from bftcheck.checker import reduction
+    from bftcheck.checker.checkpoint import CheckpointError
 
     if saved is not None:
         if args.reduce is not None:
             raise UsageError("--reduce with --resume: a resumed run keeps the reductions of "
                              "its checkpoint; leave --reduce out")
-        return reduction.choose(model, chosen, saved.get("reduce"))
+        kept = saved.get("reduce")
+        if kept is not None and (not isinstance(kept, list)
+                                 or any(r not in reduction.REDUCTIONS for r in kept)):
+            raise CheckpointError(f"--resume: the checkpoint's reductions {kept!r} are not a "
+                                  f"list of {', '.join(reduction.REDUCTIONS)}")
+        return reduction.choose(model, chosen, kept)
+    requested = None if args.reduce is None else _requested(args.reduce)
+    return reduction.choose(model, chosen, requested)
+
+
+def _requested(text: str) -> list[str]:
+    """--reduce LIST as reduction names (UsageError, exit 2, when malformed)."""
+    from bftcheck.checker import reduction
+
     try:
-        requested = None if args.reduce is None else reduction.parse(args.reduce)
+        return reduction.parse(text)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    return reduction.choose(model, chosen, requested)
 
 
 def _chosen_properties(args: argparse.Namespace, model: Any,
@@ -210,8 +223,7 @@ def _placement(args: argparse.Namespace, cfg: Any, chosen: list[Any],
     saved = (manifest.get("run") or {}) if manifest else None
     run = saved or {"model": args.model, "config": cfg.to_dict(),
                     "properties": [p.name for p in chosen], "explicit": bool(args.property),
-                    "reduce": None if args.reduce is None else
-                    [r for r in args.reduce.split(",") if r.strip() not in ("", "none")]}
+                    "reduce": None if args.reduce is None else _requested(args.reduce)}
     # a resume keeps the checkpoint's worker count unless told otherwise
     kept = (manifest or {}).get("identity", {}).get("workers")
     workers = args.workers or kept or os.cpu_count() or 1

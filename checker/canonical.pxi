@@ -34,12 +34,18 @@ cdef class ByteMaps:
                 raise ValueError(f"a symmetry element maps {len(g.src)} bytes, the model's "
                                  f"states have {state_size}")
             for i in range(state_size):
+                if not 0 <= g.src[i] < state_size:
+                    raise ValueError(f"a symmetry element reads byte {g.src[i]}, outside the "
+                                     f"state's {state_size}")
                 self.src[e * state_size + i] = g.src[i]
                 t = g.table[i]
                 if t == GATHER_TABLE:
                     self.table[e * state_size + i] = GATHER_TABLE
                     for b in range(8):
                         k, bit = g.gather[i][b]
+                        if k >= state_size or not 0 <= bit < 8:
+                            raise ValueError(f"a symmetry element gathers bit {bit} of byte "
+                                             f"{k}, outside the state")
                         self.gather[(e * state_size + i) * 8 + b] = k * 8 + bit if k >= 0 else -1
                     continue
                 key = g.tables[t]
@@ -105,12 +111,12 @@ cdef class Canonical:
     def __cinit__(self, int state_size, elements, records=None):
         cdef int c, m, j, at = 0, widest = 1, most = 1
         self.size = state_size
-        self.all = ByteMaps(state_size, elements)
         self.best = <uint8_t*>malloc(state_size)
         self.image = <uint8_t*>malloc(state_size)
         if not (self.best and self.image):
             raise MemoryError()
-        if records is None:
+        if records is None:  # the records make the elements' maps unneeded
+            self.all = ByteMaps(state_size, elements)
             return
         self.sorted_records = True
         self.renamings = ByteMaps(state_size, records.renamings)

@@ -531,6 +531,9 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = NO_LIMI
     reference loop (the result's `search_engine` says which ran, and why).
     With a reduction, the counts are the reduced graph's and every path is a
     real run of the model (symmetry.real_path)."""
+    if reduction.symmetry is not None and any(p.kind == "liveness" for p in properties):
+        raise ValueError("symmetry reduction is unsound for liveness properties "
+                         "(checker/symmetry.py); choose the reduction with reduction.choose")
     why = reason_for_reference(properties)
     if why is not None:
         from bftcheck.checker import bfs

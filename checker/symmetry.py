@@ -65,13 +65,15 @@ class Records:
     """A faster description of a group that is a product: byte-local
     renamings (e.g. of values), times every order of the members of each
     class of interchangeable records (e.g. validators). A member is the
-    offsets of its bytes, in increasing order; the members of a class have
-    equally many, and for each j their j-th offsets lie in one region of the
-    state, in the members' order (member m's block before member m + 1's), with
-    the regions in the order of j. Then the least image of a state is the
-    least, over the renamings and the identity, of the renamed state with each
-    class's members sorted by their bytes: the engine computes that, and
-    tests check it equals the least image over every element."""
+    offsets of its bytes, in increasing order, and all members of a class
+    have the same shape: the state is cut into regions (a validator's local
+    variables, its prevotes, its precommits), each holding one block per
+    member in the members' order, and a member's offsets run through its
+    blocks region by region. Then the least image of a state is the least,
+    over the renamings and the identity, of the renamed state with each
+    class's members sorted by their bytes: the engine computes that
+    (canonical.pxi), and tests/model/test_symmetry.py checks it equals the
+    least image over every element."""
 
     renamings: tuple[BytePermutation, ...]
     classes: tuple[tuple[tuple[int, ...], ...], ...]
@@ -126,6 +128,9 @@ def real_path(model: Model, canonical: Callable[[bytes], bytes], path: Path,
     step is one that shows it (`last_step`), as the image of the path's does."""
     from bftcheck.checker.bfs import successor_function
 
+    if path.loop is not None:  # symmetry is never used with liveness (reduction.choose)
+        raise ValueError("a lasso through representatives is not a run: symmetry reduction "
+                         "does not apply to liveness properties")
     successors = successor_function(model)
     real = model.init_states()[path.init]
     rep = canonical(real)
