@@ -17,11 +17,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import bftcheck_json, replace_section  # noqa: E402
+from run import SAFETY, bftcheck_json, record_section  # noqa: E402
 
 HEADING = "## Compiled search engine"
-SAFETY = [x for p in ("agreement", "validity", "integrity", "ledger-consistency",
-                      "accountability", "no-false-accusation") for x in ("--property", p)]
 ROWS = [
     ("n4-f1", ["--preset", "n4-f1"]),
     ("n4-f0", ["--preset", "n4-f0"]),
@@ -112,11 +110,7 @@ def main() -> None:
               f"{b2['states_per_second'] / b1['states_per_second']:.2f}x",
               f"- at most 24 bytes a state on n4-f0 (one worker): "
               f"{f0['bytes_per_state']:.1f}"]
-    text = "\n".join(lines)
-    print(text)
-    if opts.write:
-        path = Path(__file__).resolve().parent / "RESULTS.md"
-        path.write_text(replace_section(path.read_text(), HEADING, lines))
+    record_section(HEADING, lines, opts.write)
 
 
 if __name__ == "__main__":

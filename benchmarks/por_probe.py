@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import replace_section  # noqa: E402
+from run import record_section  # noqa: E402
 
 from bftcheck.model import TendermintModel  # noqa: E402
 from bftcheck.model.config import Config  # noqa: E402
@@ -113,11 +113,7 @@ def main() -> None:
         lines.append(f"| {label} | {full:,} | {kept:,} | {counts['mixed heights']:,} "
                      f"| {counts['budget left']:,} | {counts['lowest height visible']:,} "
                      f"| {counts['reduced']:,} |")
-    text = "\n".join(lines)
-    print(text)
-    if opts.write:
-        path = Path(__file__).resolve().parent / "RESULTS.md"
-        path.write_text(replace_section(path.read_text(), HEADING, lines))
+    record_section(HEADING, lines, opts.write)
 
 
 if __name__ == "__main__":

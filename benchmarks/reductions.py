@@ -19,11 +19,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import bftcheck_json, replace_section  # noqa: E402
+from run import SAFETY, bftcheck_json, record_section  # noqa: E402
 
 HEADING = "## Reductions"
-SAFETY = [x for p in ("agreement", "validity", "integrity", "ledger-consistency",
-                      "accountability", "no-false-accusation") for x in ("--property", p)]
 ROWS = [
     ("n4-f1", ["--preset", "n4-f1"]),
     ("n4-f2", ["--preset", "n4-f2"]),
@@ -105,11 +103,7 @@ def main() -> None:
         full = check(args, "none", limit)
         reduced = check(args, None, None)
         lines.append(compare(label, full, reduced))
-    text = "\n".join(lines)
-    print(text)
-    if opts.write:
-        path = Path(__file__).resolve().parent / "RESULTS.md"
-        path.write_text(replace_section(path.read_text(), HEADING, lines))
+    record_section(HEADING, lines, opts.write)
 
 
 if __name__ == "__main__":

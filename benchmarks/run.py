@@ -253,6 +253,19 @@ def replace_section(text: str, heading: str, lines: list[str]) -> str:
     return "\n".join(parts) + "\n"
 
 
+# `--property` flags for every safety property of the Tendermint model
+SAFETY = [x for p in ("agreement", "validity", "integrity", "ledger-consistency",
+                      "accountability", "no-false-accusation") for x in ("--property", p)]
+
+
+def record_section(heading: str, lines: list[str], write: bool) -> None:
+    """Print a results section; with `write`, replace it in RESULTS.md."""
+    print("\n".join(lines))
+    if write:
+        path = HERE / "RESULTS.md"
+        path.write_text(replace_section(path.read_text(), heading, lines))
+
+
 def kept_section(path: Path, heading: str) -> list[str]:
     """The section under `heading` of an existing results file, to carry over."""
     parts = path.read_text(encoding="utf-8").rstrip("\n").split("\n") if path.exists() else []

@@ -535,6 +535,8 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = NO_LIMI
         raise ValueError("symmetry reduction is unsound for liveness properties "
                          "(checker/symmetry.py); choose the reduction with reduction.choose")
     why = reason_for_reference(properties)
+    canonical = None if reduction.symmetry is None else \
+        canonical_function(reduction.symmetry, len(model.init_states()[0]))
     if why is not None:
         from bftcheck.checker import bfs
 
@@ -543,16 +545,13 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = NO_LIMI
 
             raise InputError(f"--checkpoint and --resume need the compiled engine, and this "
                              f"check runs on the reference loop: {why}")
-        canonical = None if reduction.symmetry is None else \
-            canonical_function(reduction.symmetry, len(model.init_states()[0]))
         result = bfs.check(model, properties, limits, progress, progress_every, canonical)
         result.search_engine = f"reference loop ({why})"
     else:
         result = Search(model, properties, limits, place, progress, progress_every,
                         reduction).run()
     result.reductions = reduction.summary()
-    if reduction.symmetry is not None:
-        canonical = canonical_function(reduction.symmetry, len(model.init_states()[0]))
+    if canonical is not None:
         steps = {p.name: p for p in properties if p.scope == "step"}
         result.paths = {name: real_path(model, canonical, path, steps.get(name))
                         for name, path in result.paths.items()}
