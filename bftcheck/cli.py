@@ -132,13 +132,24 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _engine_line(result: Any) -> str:
     """Which search ran, on how many workers, and its memory per state."""
-    if result.search_engine == "compiled":
+    if result.search_engine.startswith("compiled"):
         workers = f"{result.workers} worker{'s' if result.workers > 1 else ''}"
-        return (f"compiled search, {workers}, {result.bytes_per_state:.0f} bytes/state "
-                f"(peak RSS above the start)")
+        line = (f"{result.search_engine.replace('compiled', 'compiled search')}, {workers}, "
+                f"{result.bytes_per_state:.0f} bytes/state (peak RSS above the start)")
+        return line + _traffic(result.traffic)
     core = "compiled" if result.compiled_core else "pure-Python"
     loop, _, why = result.search_engine.partition(" (")
     return f"{loop} on the {core} core ({why}" if why else f"{loop} on the {core} core"
+
+
+def _traffic(traffic: dict[str, int] | None) -> str:
+    """What crossed between Ray workers, for the engine line."""
+    if not traffic:
+        return ""
+    total = traffic["sent_records"] + traffic["kept_records"]
+    share = traffic["sent_records"] / total if total else 0.0
+    return (f", {traffic['sent_bytes'] / 2**20:,.1f} MiB of successors sent in "
+            f"{traffic['batches']:,} objects ({share:.0%} of successors crossed workers)")
 
 
 def _reduction(args: argparse.Namespace, model: Any, chosen: list[Any],
@@ -204,6 +215,10 @@ def _placement(args: argparse.Namespace, cfg: Any, chosen: list[Any],
                          "checkpoints to the folder it resumed from)")
     folder = args.resume or args.checkpoint
     why = search.reason_for_reference(chosen)
+    if args.ray is not None and why is not None:
+        raise UsageError(f"--ray runs the compiled search on Ray workers, and this check runs "
+                         f"on the reference loop: {why}; choose other properties with "
+                         f"--property, or leave --ray out")
     if folder is not None and why is not None:
         raise UsageError(f"--checkpoint and --resume need the compiled engine, and this check "
                          f"runs on the reference loop: {why}; choose other properties with "
@@ -226,10 +241,18 @@ def _placement(args: argparse.Namespace, cfg: Any, chosen: list[Any],
                     "reduce": None if args.reduce is None else _requested(args.reduce)}
     # a resume keeps the checkpoint's worker count unless told otherwise
     kept = (manifest or {}).get("identity", {}).get("workers")
-    workers = args.workers or kept or os.cpu_count() or 1
+    workers = args.workers or kept or (_ray_cpus(args.ray) if args.ray else os.cpu_count()) or 1
     return Placement(workers=workers, workdir=args.workdir, checkpoint=folder,
                      checkpoint_every=args.checkpoint_every, resume=bool(args.resume), run=run,
-                     manifest=manifest)
+                     manifest=manifest, ray=args.ray)
+
+
+def _ray_cpus(address: str) -> int:
+    """Join the cluster --ray names (one line, exit 2, if it cannot); its CPUs."""
+    from bftcheck.checker import ray_workers
+
+    ray_workers.connect(address)
+    return ray_workers.cluster_cpus()
 
 
 def _writable(folder: str, flag: str) -> None:
@@ -262,18 +285,11 @@ def _resumed_run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _resumed_model(run: dict[str, Any]) -> tuple[Any, Any]:
-    from bftcheck import plugins
+    from bftcheck import recipe
     from bftcheck.checker.checkpoint import CheckpointError
 
     try:
-        if run.get("model"):
-            plugin = plugins.load(run["model"])
-            cfg = plugins.configure(plugin, run["config"], "the checkpoint")
-            return plugins.build(plugin, run["model"], cfg), cfg
-        from bftcheck.model import TendermintModel
-
-        cfg = Config.from_dict(run["config"], "the checkpoint")
-        return TendermintModel(cfg), cfg
+        return recipe.rebuild(run, "the checkpoint")
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"--resume: the checkpoint's run cannot be rebuilt ({exc})") \
             from None
@@ -328,6 +344,10 @@ def make_parser() -> Parser:
     c.add_argument("--workers", type=positive_int, metavar="N",
                    help="worker processes of the search (default: every core); the counts, "
                         "verdicts and traces are the same for any N")
+    c.add_argument("--ray", metavar="ADDRESS",
+                   help="run the workers as Ray actors: auto (a local Ray of this run's own) "
+                        "or a cluster's HOST:PORT ('ray start --head' prints it); --workers "
+                        "then defaults to the cluster's CPUs")
     c.add_argument("--workdir", metavar="DIR",
                    help="folder for the search's disk files (default: a temporary folder, "
                         "removed after)")

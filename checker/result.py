@@ -43,6 +43,8 @@ class Result:
     checkpoint: str | None = None   # where the last checkpoint went, if one was written
     reductions: dict[str, Any] = field(default_factory=lambda: {"used": [], "symmetry": None,
                                                                 "off": {}})
+    # on Ray: successors sent to other workers and kept, bytes and objects sent
+    traffic: dict[str, int] | None = None
 
     @property
     def violated(self) -> list[str]:
@@ -82,4 +84,5 @@ class Result:
             "search_engine": self.search_engine,
             "checkpoint": self.checkpoint,
             "reductions": self.reductions,
+            "traffic": self.traffic,
         }

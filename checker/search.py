@@ -65,6 +65,7 @@ class Placement:
     resume: bool = False              # continue from the checkpoint in `checkpoint`
     run: dict[str, Any] | None = None  # what rebuilds the run (stored in a checkpoint)
     manifest: dict[str, Any] | None = None  # the checkpoint to resume, already read
+    ray: str | None = None            # run the workers on Ray: "auto" or a cluster's address
 
 
 def reason_for_reference(properties: Sequence[Property]) -> str | None:
@@ -127,6 +128,7 @@ class Search:
         self.initial_generated = 0
         self.levels_started = False  # a checkpoint is written only from a sound state
         self.paths: dict[str, Path] | None = None
+        self.traffic: dict[str, int] | None = None  # what travelled between Ray workers
 
     # -- set-up ------------------------------------------------------------------
     def _folder(self) -> str:
@@ -175,7 +177,11 @@ class Search:
 
     def _run(self) -> Result:
         try:
-            if self.n == 1:
+            if self.place.ray is not None:
+                self.transport = self._ray_workers()
+                self.start = time.perf_counter()  # the search's time, not the cluster's start
+                self.next_report = self.start + self.report_every
+            elif self.n == 1:
                 self.transport: Any = _workers.InProcess(self._host(0))
                 self.transport.hosts[0].progress = self._tick
             else:
@@ -193,12 +199,57 @@ class Search:
                 self._wind_up("out of memory (an allocation failed)")
             finally:
                 if self.transport is not None:
-                    self.memory = self._memory()
-                    self.transport.close()
+                    self._wind_down()
             return self._result()
         finally:
             if not self.place.checkpoint:
                 shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _ray_workers(self) -> Any:
+        """The workers as Ray actors (checker/ray_workers.py), each rebuilding
+        the model from the run's recipe on its node."""
+        import hashlib
+
+        from bftcheck import recipe
+        from bftcheck.checker import ray_workers
+
+        max_memory = self.limits.max_memory
+        run = dict(self.place.run or recipe.of(self.model, self.props),
+                   properties=[p.name for p in self.props])
+        probe = None
+        if self.place.checkpoint:
+            probe = f".ray-probe-{uuid.uuid4().hex[:12]}"
+            open(os.path.join(self.folder, probe), "w").close()
+        spec = ray_workers.HostSpec(
+            run=run, workers=self.n, shared_folder=self.place.checkpoint,
+            workdir=self.place.workdir, share=frontier_share(max_memory),
+            memory_share=None if max_memory is None else (max_memory - self.baseline) // self.n,
+            total_memory=max_memory, symmetry=self.reduction.symmetry,
+            build=ray_workers.build_id(),
+            initial_states=hashlib.sha256(b"".join(self.model.init_states())).hexdigest(),
+            probe=probe)
+        try:
+            return ray_workers.RayWorkers(spec, self.place.ray, self._why_stop,
+                                          self._tick_processes)
+        finally:
+            if probe is not None:
+                os.remove(os.path.join(self.folder, probe))
+
+    def _wind_down(self) -> None:
+        """Before the workers go: the traces of what was found (a lost worker's
+        records may be gone with it: what they would prove stays unknown), the
+        memory, what travelled between workers."""
+        try:
+            if self.paths is None:
+                self.paths = self._paths()
+            self.memory = self._memory()
+            if hasattr(self.transport, "traffic"):
+                try:
+                    self.traffic = self.transport.traffic()
+                except Exception:  # noqa: BLE001 - a lost worker: no totals
+                    self.traffic = None
+        finally:
+            self.transport.close()
 
     # -- levels ------------------------------------------------------------------
     def _level_zero(self) -> None:
@@ -469,13 +520,19 @@ class Search:
     def _path_to(self, ref: int) -> Path:
         steps = []
         logs: dict[int, Any] = {}
+
+        def record_of(me: int, local: int) -> bytes:
+            if hasattr(self.transport, "parent_record"):  # Ray: on the worker's node
+                return self.transport.parent_record(me, local)
+            if me not in logs:
+                logs[me] = open(os.path.join(self.folder, f"parents-w{me}.log"), "rb")
+            logs[me].seek(local * PARENT_RECORD)
+            return logs[me].read(PARENT_RECORD)
+
         try:
             while True:
                 me, local = ref % self.n, ref // self.n
-                if me not in logs:
-                    logs[me] = open(os.path.join(self.folder, f"parents-w{me}.log"), "rb")
-                logs[me].seek(local * PARENT_RECORD)
-                record = logs[me].read(PARENT_RECORD)
+                record = record_of(me, local)
                 if len(record) != PARENT_RECORD:
                     raise RuntimeError(f"the parent log of worker {me} has no record "
                                        f"{local}: the search's files were changed under it")
@@ -491,10 +548,16 @@ class Search:
                 f.close()
 
     def _paths(self) -> dict[str, Path]:
-        """The path to each property found, from the parent logs."""
+        """The path to each property found, from the parent logs. A path a lost
+        worker held cannot be read: that finding is dropped (its verdict stays
+        unknown; the search is incomplete anyway)."""
         paths = {}
         for j, (_key, ref, step, _depth) in sorted(self.found.items()):
-            path = self._path_to(ref)
+            try:
+                path = self._path_to(ref)
+            except _workers.WorkerLost:
+                del self.found[j]
+                continue
             if step >= 0:
                 path.steps.append(step)
             paths[self.props[j].name] = path
@@ -517,7 +580,8 @@ class Search:
             compiled_rules=getattr(self.model, "native", None) is not None,
             stopped=self.stopped, paths=paths, found_at=found_at, workers=self.n,
             bytes_per_state=above / self.distinct if self.distinct else 0.0,
-            search_engine="compiled", checkpoint=self.checkpoint_note)
+            search_engine="compiled" if self.place.ray is None else "compiled, on Ray",
+            checkpoint=self.checkpoint_note, traffic=getattr(self, "traffic", None))
 
 
 NO_LIMITS, ONE_WORKER = Limits(), Placement()

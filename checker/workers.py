@@ -180,14 +180,17 @@ class WorkerHost:
     def _keys_path(self, me: int | None = None) -> str:
         return f"{self.workdir}/keys-w{self.me if me is None else me}.bin"
 
-    def rank_next(self) -> None:
+    def rank_next(self, others: Sequence[bytes | None] | None = None) -> None:
         """Several workers: the global rank of each next-level state is the
-        number of next-level keys, over all workers, below its own."""
+        number of next-level keys, over all workers, below its own. The other
+        workers' keys are read from their files in the shared folder, or given
+        (`others`, int64 bytes per worker, None for this one: Ray)."""
         mine = np.fromfile(self._keys_path(), dtype=np.int64)
         ranks = np.arange(len(mine), dtype=np.int64)
         for other in range(self.workers):
             if other != self.me:
-                theirs = np.fromfile(self._keys_path(other), dtype=np.int64)
+                theirs = np.fromfile(self._keys_path(other), dtype=np.int64) \
+                    if others is None else np.frombuffer(others[other], dtype=np.int64)
                 ranks += np.searchsorted(theirs, mine)
         self.next_ranks = ranks
 
@@ -221,6 +224,13 @@ class WorkerHost:
     def flush(self) -> None:
         if not self.worker.flush_parents():
             raise OSError(f"cannot write to {self.workdir} (disk full?)")
+
+    def parent_record(self, local: int) -> bytes:
+        """Record `local` of this worker's parent log: (parent ref, action)."""
+        self.flush()
+        with open(f"{self.workdir}/parents-w{self.me}.log", "rb") as log:
+            log.seek(local * engine.PARENT_BYTES)
+            return log.read(engine.PARENT_BYTES)
 
     def counters(self) -> dict[str, int]:
         w = self.worker
