@@ -9,6 +9,7 @@ what the command line adds (`explicit`, `reduce`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +25,15 @@ def of(model: Model, properties: Sequence[Property]) -> dict[str, Any]:
                          f"rebuilt in another process")
     return {"model": getattr(model, "reference", None), "config": cfg.to_dict(),
             "properties": [p.name for p in properties]}
+
+
+def portable(run: dict[str, Any]) -> dict[str, Any]:
+    """The recipe with a plug-in file named by its absolute path, for a
+    process whose working folder may be another (a Ray worker)."""
+    where, sep, attribute = (run.get("model") or "").rpartition(":")
+    if sep and where.endswith(".py") and os.path.isfile(where):
+        return dict(run, model=f"{os.path.abspath(where)}:{attribute}")
+    return run
 
 
 def rebuild(run: dict[str, Any], source: str) -> tuple[Model, Any]:

@@ -26,14 +26,16 @@ one line, exit 2 (RayUnavailable).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,23 +74,56 @@ def build_id() -> str:
 # -- the cluster ------------------------------------------------------------------
 def connect(address: str) -> None:
     """Join the cluster at `address`, or with "auto" start a local Ray of this
-    run's own (even if another runs here: join that one by its address). The
-    transport's close leaves the cluster, and stops a local one."""
+    run's own (even if another runs here: join that one by its address).
+    The process stays joined, for the next search (Ray leaves the cluster,
+    and stops a local one, when the process ends)."""
+    if address != "auto":
+        _probe(address)
+        _offer_token()  # before Ray is imported: it reads the mode once
     ray = _ray()
     if ray.is_initialized():
         return
-    if address != "auto":
-        _probe(address)
     try:
-        ray.init(address="local" if address == "auto" else address, include_dashboard=False,
-                 logging_level="ERROR", log_to_driver=False,
-                 configure_logging=True)
+        with _quiet_stderr():
+            ray.init(address="local" if address == "auto" else address,
+                     include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise RayUnavailable(f"--ray {address}: cannot join the Ray cluster ({first}); start "
-                             f"one with 'ray start --head' and give its address, or use "
-                             f"--ray auto") from None
+        raise RayUnavailable(f"--ray {address}: cannot join the Ray cluster ({first}); a "
+                             f"cluster with token authentication needs its token here "
+                             f"(RAY_AUTH_TOKEN, or ~/.ray/auth_token); or start one with "
+                             f"'ray start --head', or use --ray auto") from None
     _quiet_worker_deaths()
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Ray's core writes its retries to the process's stderr (a rejected
+    token: a warning a second for 20 s) before ray.init gives up; the failure
+    is said in one line instead, and the retries stay in Ray's own logs."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _offer_token() -> None:
+    """Ray (2.5x and later) starts local clusters with token authentication,
+    and sends the token to a cluster it finds by itself, but not to one named
+    by its address: a bftcheck given that address would be turned away by
+    the cluster it was told to join. So with a token on this machine, and no
+    RAY_AUTH_MODE chosen, it is sent (a cluster without authentication
+    ignores it)."""
+    if "RAY_AUTH_MODE" in os.environ:
+        return
+    path = os.environ.get("RAY_AUTH_TOKEN_PATH") or os.path.expanduser("~/.ray/auth_token")
+    if os.environ.get("RAY_AUTH_TOKEN") or os.path.isfile(path):
+        os.environ["RAY_AUTH_MODE"] = "token"
 
 
 def cluster_cpus() -> int:
@@ -216,7 +251,7 @@ class HostActor:
                                                                      spec.probe))
             return spec.shared_folder if seen else None
         if spec.workdir is not None and not os.path.isdir(spec.workdir):
-            raise InputError(f"--workdir {spec.workdir}: no such folder on Ray node {_node()}; "
+            raise RayUnavailable(f"--workdir {spec.workdir}: no such folder on Ray node {_node()}; "
                              f"create it on every node")
         self.own_folder = tempfile.mkdtemp(prefix=f"bftcheck-ray-w{self.me}-", dir=spec.workdir)
         return self.own_folder
@@ -230,7 +265,7 @@ class HostActor:
         model, _cfg = recipe.rebuild(spec.run, "the Ray run")
         inits = hashlib.sha256(b"".join(model.init_states())).hexdigest()
         if inits != spec.initial_states:
-            raise InputError(f"Ray node {_node()} builds another model from the same "
+            raise RayUnavailable(f"Ray node {_node()} builds another model from the same "
                              f"configuration (its initial states differ): install the same "
                              f"bftcheck and model files on every node")
         props = recipe.properties(model, spec.run["properties"])
@@ -366,7 +401,7 @@ class RayWorkers:
         try:
             self._start(n)
         except BaseException:
-            self.kill()
+            self._end_actors()
             raise
 
     def _start(self, n: int) -> None:
@@ -497,12 +532,17 @@ class RayWorkers:
         self.winding_up = True
         self.ray.get([a.clear_stop.remote() for a in self.actors])
 
-    def kill(self) -> None:
+    def _end_actors(self) -> None:
         for a in self.actors:
             try:
                 self.ray.kill(a)
             except Exception:  # noqa: BLE001 - already gone
                 pass
+
+    def kill(self) -> None:
+        """End every worker at once (a second interrupt: the process ends too,
+        and a local Ray with it)."""
+        self._end_actors()
         self.ray.shutdown()
 
     def close(self) -> None:
@@ -510,7 +550,7 @@ class RayWorkers:
             self.ray.wait([a.close.remote() for a in self.actors],
                           num_returns=len(self.actors), timeout=10)
         finally:
-            self.kill()
+            self._end_actors()
 
 
 def _cause(exc: BaseException) -> str:

@@ -214,7 +214,7 @@ class Search:
         from bftcheck.checker import ray_workers
 
         max_memory = self.limits.max_memory
-        run = dict(self.place.run or recipe.of(self.model, self.props),
+        run = dict(recipe.portable(self.place.run or recipe.of(self.model, self.props)),
                    properties=[p.name for p in self.props])
         probe = None
         if self.place.checkpoint:
