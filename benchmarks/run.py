@@ -331,6 +331,7 @@ def main() -> None:
     lines += kept_section(out, "## Compiled search engine")  # benchmarks/engine.py
     lines += kept_section(out, "## Reductions")  # benchmarks/reductions.py
     lines += kept_section(out, "## Partial-order reduction probe")  # benchmarks/por_probe.py
+    lines += kept_section(out, "## Ray")  # benchmarks/ray_scaling.py
     _write(out, "\n".join(lines) + "\n")
 
 

@@ -113,6 +113,24 @@ def catch_early() -> None:
 
 
 @contextmanager
+def handlers_kept() -> Iterator[None]:
+    """Whatever handlers of the stop signals a library installs within the
+    block, the ones before it are back after it, at the OS level too (ray.init
+    sets a Python SIGTERM handler that exits with code 1 and its core a C one
+    that prints a crash report: a SIGTERM must stay a stop request)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {sig: signal.getsignal(sig) for sig in _NAMES}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+
+
+@contextmanager
 def on_abort(cleanup: Callable[[], None]) -> Iterator[None]:
     """Run `cleanup` if a second signal ends the process while the block runs."""
     with _lock:

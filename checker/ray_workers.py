@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bftcheck import stop
 from bftcheck.checker.workers import Stopped, WorkerLost
 from bftcheck.inputs import InputError
 
@@ -84,7 +85,7 @@ def connect(address: str) -> None:
     if ray.is_initialized():
         return
     try:
-        with _quiet_stderr():
+        with _quiet_stderr(), stop.handlers_kept():
             ray.init(address="local" if address == "auto" else address,
                      include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:

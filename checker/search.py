@@ -503,14 +503,16 @@ class Search:
 
     def _memory(self) -> tuple[float, float]:
         """(peak RSS in MiB, bytes above the start): the coordinator's, plus
-        what each worker process grew by (their start is the coordinator's
-        memory, shared with it)."""
+        what each worker process grew by (a forked worker's start is the
+        coordinator's memory, shared with it) or, for a Ray actor, its whole
+        peak (its own process from the start)."""
         peak = float(peak_bytes())
         above = max(0.0, peak - self.baseline)
-        if self.n > 1:
+        ray = self.place.ray is not None
+        if self.n > 1 or ray:  # workers in their own processes
             try:
                 for worker_peak, start in self.transport.call("memory"):
-                    peak += max(0, worker_peak - start)
+                    peak += worker_peak if ray else max(0, worker_peak - start)
                     above += max(0, worker_peak - start)
             except Exception:  # noqa: BLE001 - a lost worker: report what is known
                 pass
@@ -604,11 +606,12 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = NO_LIMI
     if why is not None:
         from bftcheck.checker import bfs
 
-        if place.resume or place.checkpoint:
+        if place.resume or place.checkpoint or place.ray:
             from bftcheck.inputs import InputError
 
-            raise InputError(f"--checkpoint and --resume need the compiled engine, and this "
-                             f"check runs on the reference loop: {why}")
+            what = "--ray" if place.ray else "--checkpoint and --resume"
+            raise InputError(f"{what} need{'s' if place.ray else ''} the compiled engine, and "
+                             f"this check runs on the reference loop: {why}")
         result = bfs.check(model, properties, limits, progress, progress_every, canonical)
         result.search_engine = f"reference loop ({why})"
     else:

@@ -15,6 +15,7 @@ ENGINE_MODULES = ["bftcheck.checker.interface", "bftcheck.checker.bfs",
                   # the compiled search, its workers and checkpoints
                   "bftcheck.checker.search", "bftcheck.checker.workers",
                   "bftcheck.checker.checkpoint", "bftcheck.checker._search_c",
+                  "bftcheck.checker.ray_workers", "bftcheck.recipe",
                   # the trace formats, and how a model is loaded by reference
                   "bftcheck.trace", "bftcheck.itf", "bftcheck.html", "bftcheck.replay",
                   "bftcheck.plugins", "bftcheck.inputs", "bftcheck.outputs"]

@@ -231,6 +231,25 @@ def test_a_killed_worker_ends_incomplete(cluster):
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_a_search_on_ray_with_its_summary(cluster, sig):
+    """ray.init installs its own SIGTERM handlers (exit 1, a crash report):
+    bftcheck keeps its own, so a signal is a stop request as without Ray."""
+    proc = subprocess.Popen(
+        [*CLI, "check", "--preset", "n4-f1", "--rounds", "3", "--reduce", "none", "--ray",
+         cluster, "--workers", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while "distinct" not in proc.stderr.readline():
+        assert time.monotonic() < deadline and proc.poll() is None, "the search did not start"
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 3, err
+    assert f"search: INCOMPLETE (interrupted ({sig.name}))" in out
+    assert "result: no violation found, but the search is incomplete (exit 3)" in out
+    assert "SIGTERM received" not in err and "Traceback" not in err
+
+
 def test_a_killed_worker_resumes_from_its_checkpoint(cluster, tmp_path):
     folder = tmp_path / "ck"
     proc = subprocess.Popen(
@@ -283,6 +302,16 @@ def test_graph_properties_are_refused_on_ray(cluster):
            "reference loop: graph properties (recovery)" in proc.stderr
 
 
+def test_the_python_api_refuses_graph_properties_on_ray(cluster):
+    from bftcheck.inputs import InputError
+
+    m = TendermintModel(preset("n4-f1-split"))
+    recovery = [p for p in m.properties() if p.name == "recovery"]
+    with pytest.raises(InputError, match="--ray needs the compiled engine, and this check "
+                       "runs on the reference loop: graph properties"):
+        search.check(m, recovery, place=search.Placement(workers=2, ray=cluster))
+
+
 def _spec(model, props, **changes):
     import dataclasses
     import hashlib
@@ -321,8 +350,9 @@ def test_a_checkpoint_folder_a_node_cannot_see_is_refused(cluster, tmp_path):
 
 
 def test_the_memory_limit_holds_per_worker(cluster):
-    proc = _cli("check", "--preset", "bench", "--reduce", "none", "--ray", cluster,
-                "--workers", "2", "--max-memory", "900M", "--quiet")
+    # 66 million states: each worker's table alone passes its share of 900M
+    proc = _cli("check", "--preset", "n4-f1", "--rounds", "3", "--reduce", "none", "--ray",
+                cluster, "--workers", "2", "--max-memory", "900M", "--quiet")
     assert proc.returncode == 3, proc.stderr
     assert "INCOMPLETE (memory limit of 900.0 MiB reached: worker " in proc.stdout
     assert "Traceback" not in proc.stderr
