@@ -374,6 +374,29 @@ def test_no_worker_outlives_a_search(cluster):
     assert _actor_pids() == []
 
 
+def test_a_node_without_bftcheck_is_refused(tmp_path):
+    """A cluster whose workers import another `bftcheck` (a package of that
+    name without the engine: as good as none) refuses the run in one line."""
+    fake = tmp_path / "site" / "bftcheck"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    head, address = _start_head(env, cpus=2)
+    try:
+        # from a folder without the sources: Ray puts the driver's folder on
+        # its workers' path
+        proc = subprocess.run([*CLI, "check", "--preset", "n4-f1", "--ray", address,
+                               "--workers", "2"], capture_output=True, text=True,
+                              timeout=300, cwd=tmp_path)
+    finally:
+        _end_head(head)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "could not start on its node" in proc.stderr
+    assert "install the same bftcheck (pip install 'bftcheck[ray]') on every node" \
+        in proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+
+
 def test_a_cluster_with_token_authentication(tmp_path):
     """Ray turns away a driver without the cluster's token; bftcheck sends the
     token this machine has when it joins by address, and without one says
