@@ -10,14 +10,17 @@ Each row is one `bftcheck check --json` process of the installed bftcheck.
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import SAFETY, bftcheck_json, record_section  # noqa: E402
+from run import (  # noqa: E402
+    SAFETY,
+    bftcheck_json,
+    record_section,
+    recorded_by,
+    section_options,
+)
 
 HEADING = "## Compiled search engine"
 ROWS = [
@@ -55,14 +58,9 @@ def row(label: str, engine: str, r: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--write", action="store_true")
-    parser.add_argument("--long", action="store_true")
-    opts = parser.parse_args()
+    opts = section_options()
     lines = [HEADING, "",
-             f"Recorded {datetime.date.today()} on {os.cpu_count()} cores (load average "
-             f"{os.getloadavg()[0]:.1f} before the runs) by `python benchmarks/engine.py"
-             f"{' --long' if opts.long else ''}`: every property of each preset, one "
+             f"{recorded_by('engine.py', opts.long)}: every property of each preset, one "
              "process per row. Bytes/state: peak RSS above the process's RSS when the "
              "search began (with 2 workers, the coordinator's plus what each worker grew "
              "by), per distinct state.", "",

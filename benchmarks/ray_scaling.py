@@ -15,14 +15,17 @@ stops with one line. --write replaces the "## Ray" section of RESULTS.md;
 
 from __future__ import annotations
 
-import argparse
-import datetime
 import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import bftcheck_json, record_section  # noqa: E402
+from run import (  # noqa: E402
+    bftcheck_json,
+    record_section,
+    recorded_by,
+    section_options,
+)
 
 HEADING = "## Ray"
 CONFIGS = [("bench", ["--preset", "bench"])]
@@ -40,15 +43,26 @@ def check(args: list[str], place: str, workers: int) -> dict:
 
 
 def row(label: str, place: str, workers: int, r: dict, base: float) -> str:
-    t = r["traffic"] or {"sent_records": 0, "sent_bytes": 0, "kept_records": 0, "batches": 0}
+    t = r["traffic"]
+    rate = r["states_per_second"]
+    cells = (f"| {label} | {place} | {workers} | {r['distinct_states']:,} | {r['seconds']:.1f} "
+             f"| {rate:,.0f} | {rate / base:.2f} | {r['peak_rss_mib']:.0f} ")
+    if t is None:  # a local run: its batches are files, not counted
+        return cells + "| - | - | - | - | - | - |"
     moved = t["sent_records"] + t["kept_records"]
     share = t["sent_records"] / moved if moved else 0.0
     mean = t["sent_bytes"] / t["batches"] / 2**10 if t["batches"] else 0.0
-    rate = r["states_per_second"]
-    return (f"| {label} | {place} | {workers} | {r['distinct_states']:,} | {r['seconds']:.1f} "
-            f"| {rate:,.0f} | {rate / base:.2f} | {r['peak_rss_mib']:.0f} "
-            f"| {t['sent_bytes'] / 2**20:,.0f} | {t['sent_bytes'] / r['distinct_states']:.0f} "
-            f"| {t['batches']:,} | {mean:,.0f} | {share:.0%} |")
+    return cells + (f"| {t['sent_bytes'] / 2**20:,.0f} "
+                    f"| {t['sent_bytes'] / r['distinct_states']:.0f} | {t['batches']:,} "
+                    f"| {mean:,.0f} | {share:.0%} | {time_shares(t, workers, r['seconds'])} |")
+
+
+def time_shares(t: dict, workers: int, seconds: float) -> str:
+    """Where the workers' time went: expand / send+fetch / merge / waiting."""
+    total = workers * seconds * 1000
+    parts = [t["expand_ms"], t["send_ms"] + t["fetch_ms"], t["merge_ms"] + t["other_ms"]]
+    waiting = max(0.0, total - sum(parts))
+    return " / ".join(f"{p / total:.0%}" for p in (*parts, waiting))
 
 
 def projection(local_rate: float, ray: dict, workers: int) -> list[str]:
@@ -59,14 +73,14 @@ def projection(local_rate: float, ray: dict, workers: int) -> list[str]:
     moved = t["sent_records"] + t["kept_records"]
     per_state = t["sent_bytes"] / t["sent_records"] * moved / ray["distinct_states"]
     cores = os.cpu_count() or 1
-    efficiency = ray["states_per_second"] / (local_rate * min(workers, cores))
+    efficiency = ray["states_per_second"] / (local_rate * workers)
     lines = ["", f"Projection, not a measurement: N machines of {cores} cores, one worker a "
              f"core. Expansion: {local_rate:,.0f} states/s a core (the local 1-worker row) "
-             f"times {efficiency:.2f}, the efficiency the {workers}-worker Ray row measured on "
-             f"this machine. Network: every successor whose owner is on another machine "
-             f"crosses a link, {per_state:.0f} bytes per distinct state if all of them "
-             f"crossed (measured), a share (N*{cores}-{cores})/(N*{cores}) of them do; each "
-             f"machine sends its share through its own link.", "",
+             f"times {efficiency:.2f}, the efficiency of the {workers}-worker Ray row (one "
+             f"worker a core) on this machine. Network: every successor whose owner is on "
+             f"another machine crosses a link, {per_state:.0f} bytes per distinct state if "
+             f"all of them crossed (measured), a share (N*{cores}-{cores})/(N*{cores}) of "
+             f"them do; each machine sends its share through its own link.", "",
              "| machines | workers | expansion bound | " + " | ".join(
                  f"{name} bound" for name in LINKS) + " | projected states/s (10 GbE) |",
              "|---:|---:|---:|" + "---:|" * len(LINKS) + "---:|"]
@@ -82,19 +96,18 @@ def projection(local_rate: float, ray: dict, workers: int) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--write", action="store_true")
-    parser.add_argument("--long", action="store_true")
-    opts = parser.parse_args()
+    opts = section_options()
     lines = [HEADING, "",
-             f"Recorded {datetime.date.today()} on {os.cpu_count()} cores (load average "
-             f"{os.getloadavg()[0]:.1f} before the runs) by `python benchmarks/ray_scaling.py"
-             f"{' --long' if opts.long else ''}`: every row unreduced (`--reduce none`); "
+             f"{recorded_by('ray_scaling.py', opts.long)}: every row unreduced (`--reduce none`); "
              "Ray rows with `--ray auto`, whose start-up (about 4 s) is not in the seconds. "
              "Speed is the ratio to the local 1-worker row of the same configuration.", "",
+             "Time: the share of the workers' time spent expanding / sending and fetching "
+             "batches / merging and ranking the next level / waiting at the level barrier "
+             "(for the others, or for the coordinator).", "",
              "| configuration | engine | workers | states | s | states/s | speed "
-             "| peak MiB | MiB sent | bytes sent/state | objects | KiB/object | crossed |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| peak MiB | MiB sent | bytes sent/state | objects | KiB/object | crossed "
+             "| time |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     last = None
     for label, args in CONFIGS + (LONG if opts.long else []):
         results = []
@@ -108,7 +121,9 @@ def main() -> None:
             raise SystemExit(f"{label}: the rows disagree on counts or verdicts: {counts}")
         base = results[0][2]["states_per_second"]
         lines += [row(label, p, w, r, base) for p, w, r in results]
-        last = (base, results[-1][2], results[-1][1])
+        per_core = [(r, w) for p, w, r in results if p == "Ray" and w == os.cpu_count()]
+        if per_core:
+            last = (base, *per_core[0])
     if last is not None:
         lines += projection(*last)
     record_section(HEADING, lines, opts.write)

@@ -12,14 +12,17 @@ stops with one line if the two disagree on a verdict or a depth.
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import SAFETY, bftcheck_json, record_section  # noqa: E402
+from run import (  # noqa: E402
+    SAFETY,
+    bftcheck_json,
+    record_section,
+    recorded_by,
+    section_options,
+)
 
 HEADING = "## Reductions"
 ROWS = [
@@ -81,16 +84,12 @@ def compare(label: str, full: dict, reduced: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--write", action="store_true")
-    parser.add_argument("--long", action="store_true")
-    parser.add_argument("--unreduced-limit", type=float, default=900.0,
-                        help="seconds an unreduced long row may run (default 900)")
-    opts = parser.parse_args()
+    opts = section_options(lambda parser: parser.add_argument(
+        "--unreduced-limit", type=float, default=900.0,
+        help="seconds an unreduced long row may run (default 900)"))
     lines = [HEADING, "",
-             f"Recorded {datetime.date.today()} on {os.cpu_count()} cores (load average "
-             f"{os.getloadavg()[0]:.1f} before the runs) by `python benchmarks/reductions.py"
-             f"{' --long' if opts.long else ''}`, 2 workers. Each row: `--reduce none`, then "
+             f"{recorded_by('reductions.py', opts.long)}, 2 workers. Each row: "
+             "`--reduce none`, then "
              "the default (every sound reduction: symmetry, unless a liveness property is "
              "checked); the verdicts and depths of the two are equal on every row both "
              f"complete. Long unreduced rows stop after {opts.unreduced_limit:g} s.", "",

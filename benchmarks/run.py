@@ -25,6 +25,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -256,6 +257,25 @@ def replace_section(text: str, heading: str, lines: list[str]) -> str:
 # `--property` flags for every safety property of the Tendermint model
 SAFETY = [x for p in ("agreement", "validity", "integrity", "ledger-consistency",
                       "accountability", "no-false-accusation") for x in ("--property", p)]
+
+
+def section_options(extra: Callable[[argparse.ArgumentParser], None] | None = None
+                    ) -> argparse.Namespace:
+    """--write (into RESULTS.md) and --long (the rows that take minutes) of a
+    benchmark script that records one section."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--write", action="store_true")
+    parser.add_argument("--long", action="store_true")
+    if extra is not None:
+        extra(parser)
+    return parser.parse_args()
+
+
+def recorded_by(script: str, long: bool) -> str:
+    """The opening of a section's first line: when, where and by what."""
+    return (f"Recorded {datetime.date.today()} on {os.cpu_count()} cores (load average "
+            f"{os.getloadavg()[0]:.1f} before the runs) by `python benchmarks/{script}"
+            f"{' --long' if long else ''}`")
 
 
 def record_section(heading: str, lines: list[str], write: bool) -> None:

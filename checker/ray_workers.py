@@ -48,6 +48,14 @@ START_TIMEOUT = 120.0  # seconds for the cluster to start every worker
 PROBE_TIMEOUT = 5.0    # seconds to reach a cluster's address before ray.init
 
 
+# where a worker's time goes, summed over the workers: expanding its share of
+# levels, packing and putting its batches, fetching what it was sent, merging
+# (and ranking) the next level, the rest of the calls
+PHASES = ("expand", "send", "fetch", "merge", "other")
+TIMED = {"expand_level": "expand", "send": "send", "fetch": "fetch", "merge": "merge",
+         "rank_next": "merge"}
+
+
 class RayUnavailable(InputError):
     """Ray cannot run this search (not installed, an unreachable address, a
     node without bftcheck or with another build); one line, exit 2."""
@@ -222,7 +230,8 @@ class HostActor:
         self.host: Any = None
         self.stop = threading.Event()
         self.own_folder: str | None = None
-        self.traffic = {"sent_records": 0, "sent_bytes": 0, "kept_records": 0, "batches": 0}
+        self.traffic = {"sent_records": 0, "sent_bytes": 0, "kept_records": 0, "batches": 0,
+                        **{f"{phase}_ms": 0 for phase in PHASES}}
 
     def start(self) -> tuple[str, Any]:
         """Build the worker; ("ok", facts about this node) or ("refused"/"error", why)."""
@@ -284,12 +293,12 @@ class HostActor:
 
         try:
             if method == "merge":
-                args = (self._fetch_inboxes(args[0]),)
+                args = (self._timed("fetch", self._fetch_inboxes, args[0]),)
             if method == "rank_next":
-                args = (self._fetch_keys(args[0]),)
-            value = getattr(self.host, method)(*args)
+                args = (self._timed("fetch", self._fetch_keys, args[0]),)
+            value = self._timed(method, getattr(self.host, method), *args)
             if method == "expand_level" and "outboxes" in value:
-                value["outboxes"] = self._send(value["outboxes"])
+                value["outboxes"] = self._timed("send", self._send, value["outboxes"])
             if method == "merge":
                 value["keys"] = ray.put(self.host.worker.next_keys())
             return "ok", value
@@ -299,6 +308,15 @@ class HostActor:
             return "lost", f"the successors another worker sent are gone ({type(exc).__name__})"
         except BaseException as exc:  # noqa: BLE001 - reported to the coordinator
             return "error", exc
+
+    def _timed(self, phase: str, work: Callable[..., Any], *args: Any) -> Any:
+        """Run `work`, adding its seconds to the phase's (what limits a run)."""
+        key = f"{TIMED.get(phase, 'other')}_ms"
+        started = time.perf_counter()
+        try:
+            return work(*args)
+        finally:
+            self.traffic[key] += int((time.perf_counter() - started) * 1000)
 
     def _send(self, outboxes: list[tuple[str, int]]) -> list[tuple[str, Any, int]]:
         """Each outbox as packed Ray objects; the one to this worker stays a file."""
