@@ -40,6 +40,9 @@ pytestmark = [pytest.mark.skipif(not search.available(), reason="compiled engine
 
 CLI = [sys.executable, "-m", "bftcheck.cli"]
 ROOT = Path(__file__).resolve().parents[2]
+# Ray's command, beside this Python (a venv's bin need not be on PATH)
+RAY = str(Path(sys.executable).with_name("ray")) \
+    if Path(sys.executable).with_name("ray").exists() else "ray"
 
 
 def _free_port() -> int:
@@ -66,7 +69,7 @@ def cluster():
 def _start_head(env, cpus: int = 4) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     head = subprocess.Popen(
-        ["ray", "start", "--head", "--block", f"--port={port}", f"--num-cpus={cpus}",
+        [RAY, "start", "--head", "--block", f"--port={port}", f"--num-cpus={cpus}",
          "--include-dashboard=false", "--disable-usage-stats",
          f"--object-store-memory={400 * 2**20}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env)
