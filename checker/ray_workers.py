@@ -184,8 +184,10 @@ def _quiet_worker_deaths() -> None:
     when a notice arrives, so wrapping the module's function is enough."""
     import logging
 
-    from ray._private import worker
-
+    try:
+        from ray._private import worker
+    except ImportError:  # another Ray layout: its notices stay as they are
+        return
     printer = getattr(worker, "print_to_stdstream", None)
     if printer is None or getattr(printer, "bftcheck_quiet", False):
         return
