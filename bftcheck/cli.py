@@ -73,7 +73,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                                   search.identity(model, chosen, place.workers, reduction))
     if not args.json:
         print(f"bftcheck check: {vocabulary(model).describe_config(cfg)}", flush=True)
-    result = check(model, chosen, Limits(args.max_states, args.max_seconds, budget),
+    result = check(model, chosen, Limits(args.max_states, args.max_seconds, budget,
+                                         max_depth=args.max_depth),
                    progress=None if args.quiet else print_progress, place=place,
                    reduction=reduction)
     traces = {}
@@ -295,6 +296,15 @@ def _resumed_model(run: dict[str, Any]) -> tuple[Any, Any]:
             from None
 
 
+LISTINGS = {
+    "presets": "the named configurations, for --preset",
+    "mutants": "the protocol variants, each with the property it breaks, for --mutant",
+    "properties": "every property with its kind (always, sometimes, recovery, liveness), "
+                  "for --property",
+    "partitions": "the partition patterns and their splits, for --partitions",
+}
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     if args.what == "presets":
         for name, (_cfg, text) in PRESETS.items():
@@ -320,12 +330,39 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Version(argparse.Action):
+    """--version: worked out only when asked (it reads the sources)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        print(version_line())
+        parser.exit(0)
+
+
+def version_line() -> str:
+    """`bftcheck VERSION+BUILD (...)`: the build is the version and a hash of
+    the sources, which every Ray node must share."""
+    import importlib.util
+
+    from bftcheck.checker import search
+    from bftcheck.checker.ray_workers import build_id
+
+    off = search.reason_for_reference([])
+    engine = "compiled engine" if off is None else f"reference loop only ({off})"
+    ray = "Ray installed" if importlib.util.find_spec("ray") is not None else \
+        "Ray not installed (pip install 'bftcheck[ray]')"
+    return f"bftcheck {build_id()} ({engine}; {ray})"
+
+
 def make_parser() -> Parser:
     parser = Parser(prog="bftcheck", description="Check the safety of Tendermint-style BFT "
                     "consensus: model checking, traces, replay.")
     # main() takes --debug from anywhere on the line before parsing; listed for --help
     parser.add_argument("--debug", action="store_true",
                         help="on an internal error, print the traceback instead of a file name")
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="print the version, the build every Ray node must match, and "
+                             "which optional parts are there; exit 0")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     c = sub.add_parser("check", help="explore every reachable state and check properties")
     config_options(c)
@@ -335,6 +372,9 @@ def make_parser() -> Parser:
                    help="stop after N distinct states")
     c.add_argument("--max-seconds", type=positive_number, metavar="S",
                    help="stop after S seconds")
+    c.add_argument("--max-depth", type=positive_int, metavar="D",
+                   help="explore runs of at most D steps: states D steps deep are checked, "
+                        "not expanded (INCOMPLETE if any are left)")
     c.add_argument("--max-memory", metavar="SIZE",
                    help="stop before the resident memory passes SIZE, e.g. 4G (default: "
                         f"{int(DEFAULT_SHARE * 100)}%% of the memory available at the start)")
@@ -367,8 +407,9 @@ def make_parser() -> Parser:
     cli_mutants.add_parser(sub)
     cli_prove.add_parser(sub)
     cli_z3.add_parsers(sub)
-    li = sub.add_parser("list", help="list presets, mutants or properties")
-    li.add_argument("what", choices=("presets", "mutants", "properties", "partitions"))
+    li = sub.add_parser("list", help="list presets, mutants, properties or partition patterns")
+    li.add_argument("what", choices=LISTINGS, metavar="WHAT",
+                    help="; ".join(f"{name}: {text}" for name, text in LISTINGS.items()))
     li.set_defaults(func=cmd_list)
     cli_tlc.add_parsers(sub)
     return parser

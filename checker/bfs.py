@@ -40,6 +40,11 @@ class Limits:
     max_seconds: float | None = None
     max_memory: int | None = None  # bytes of RSS; the search stops before passing it
     stop_at_first_violation: bool = False  # e.g. to time how fast a bug is caught
+    max_depth: int | None = None  # states this many steps deep are checked, not expanded
+
+
+def depth_limit(limits: Limits) -> str:
+    return f"depth limit of {limits.max_depth} reached"
 
 
 # The reason a search stopped when it explored everything, and when it stopped
@@ -251,6 +256,9 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
             d = space.depth(sid)
             if d > depth:
                 depth = d
+            if limits.max_depth is not None and d >= limits.max_depth:
+                stopped = depth_limit(limits)  # this state and the rest of its level wait
+                break
             succ, names = successors(s)
             generated += len(succ)
             if active_steps:

@@ -27,7 +27,9 @@ one line, exit 2 (RayUnavailable).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import importlib.util
 import os
 import shutil
 import socket
@@ -37,12 +39,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bftcheck import stop
 from bftcheck.checker.workers import Stopped, WorkerLost
 from bftcheck.inputs import InputError
 
+SOURCES = (".py", ".pyx", ".pxi", ".h", ".tla")  # what build_id hashes
 PIECE = 32 << 20       # bytes per Ray object a batch of successors travels in
 START_TIMEOUT = 120.0  # seconds for the cluster to start every worker
 PROBE_TIMEOUT = 5.0    # seconds to reach a cluster's address before ray.init
@@ -62,21 +66,23 @@ class RayUnavailable(InputError):
 
 
 # -- the build every node must run ----------------------------------------------
+@functools.cache
 def build_id() -> str:
-    """bftcheck's version and a hash of its compiled modules: two nodes with
-    equal ids explore the same state graph."""
+    """bftcheck's version and a hash of its sources (Python, Cython, C headers,
+    the TLA+ twin): two installs with equal ids explore the same state graph.
+    Sources, not binaries: the same sources compiled on two machines give
+    other bytes and the same semantics."""
     from bftcheck import __version__
 
     digest = hashlib.sha256()
-    for name in ("bftcheck.checker._search_c", "bftcheck.checker._core_c",
-                 "bftcheck.model._rules_c"):
-        try:
-            module = __import__(name, fromlist=["_"])
-        except ImportError:
-            digest.update(f"{name}: not built".encode())
-            continue
-        with open(module.__file__, "rb") as f:
-            digest.update(hashlib.sha256(f.read()).digest())
+    for package in ("bftcheck", "bftcheck.checker", "bftcheck.model", "bftcheck.fuzz",
+                    "bftcheck.spec"):
+        # where the package is, without running it (fuzz would load Hypothesis)
+        folder = Path(importlib.util.find_spec(package).submodule_search_locations[0])
+        for path in sorted(folder.iterdir()):
+            if path.suffix in SOURCES and path.is_file():
+                digest.update(f"{package}/{path.name}\0".encode())
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
     return f"{__version__}+{digest.hexdigest()[:12]}"
 
 

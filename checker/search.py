@@ -33,6 +33,7 @@ from bftcheck.checker.bfs import (
     Progress,
     _verdicts,
     collision_probability,
+    depth_limit,
 )
 from bftcheck.checker.interface import Model, Property
 from bftcheck.checker.reduction import NONE, Reduction
@@ -303,6 +304,12 @@ class Search:
                 return
             if level_size == 0:
                 self.queued = 0
+                return
+            if limits.max_depth is not None and self.level >= limits.max_depth:
+                # a level boundary: the checkpoint, if any, continues from here
+                self.stopped, self.depth, self.queued = depth_limit(limits), self.level, level_size
+                if self.place.checkpoint:
+                    self._checkpoint_or_say_why()
                 return
             stops = (limits.stop_at_first_violation,
                      limits.max_states if limits.max_states is not None else -1)

@@ -193,3 +193,17 @@ def test_resume_keeps_the_checkpoints_reductions(checkpoint_folder, capsys):
     assert_usage_error(capsys, ["check", "--resume", checkpoint_folder],
                        'the checkpoint is of another run (reductions: ["symmetry"], this run: '
                        '[])')
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_depth_limit_with_a_checkpoint_resumes_deeper(tmp_path, workers):
+    """The depth limit stops at a level boundary: its checkpoint continues there."""
+    m = TendermintModel(preset("n4-f1"))
+    props = [p for p in m.properties() if p.kind not in bfs.GRAPH_KINDS]
+    cut = search.check(m, props, bfs.Limits(max_depth=9), place=search.Placement(
+        workers=workers, checkpoint=str(tmp_path / "ck")))
+    assert cut.stopped == "depth limit of 9 reached"
+    assert cut.checkpoint.startswith("written at level 9")
+    resumed = search.check(m, props, place=search.Placement(
+        workers=workers, checkpoint=str(tmp_path / "ck"), resume=True))
+    assert answer(resumed) == answer(bfs.check(m, props))

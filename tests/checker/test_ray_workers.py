@@ -144,6 +144,7 @@ def test_every_variant_on_ray_equals_the_local_engine(cluster, mutant):
 @pytest.mark.parametrize("limits, chosen", [
     (Limits(stop_at_first_violation=True), None),
     (Limits(max_states=54_321), None),
+    (Limits(max_depth=6), None),
 ])
 def test_early_stops_on_ray_equal_the_local_engine(cluster, limits, chosen):
     m = TendermintModel(preset("n4-f2"))

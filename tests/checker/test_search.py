@@ -70,6 +70,9 @@ def test_workers_give_the_same_answer(name, workers):
 @pytest.mark.parametrize("workers", [1, 2, 4])
 @pytest.mark.parametrize("name, limits, chosen", [
     ("n4-f2", Limits(), ["agreement"]),                        # decided inside a level
+    ("n4-f2", Limits(max_depth=6), None),                      # cut before the fork (7)
+    ("n4-f2", Limits(max_depth=7), None),                      # the fork is at the limit
+    ("n4-f1", Limits(max_depth=9), None),
     ("n4-f2", Limits(stop_at_first_violation=True), None),
     ("n4-f1", Limits(max_states=54_321), None),                 # a limit inside a level
     ("bench", Limits(max_states=70_001), ["agreement", "decision-reachable"]),
@@ -143,3 +146,15 @@ def test_memory_limit_below_need_is_incomplete():
     assert result.stopped.startswith("memory limit of")
     assert result.exit_code() == 3
     assert set(result.verdicts.values()) <= {"unknown", "witnessed"}
+
+
+def test_a_depth_limit_checks_the_last_level_and_expands_none_of_it():
+    m = TendermintModel(preset("n4-f2"))
+    props = safety(m)
+    cut = compiled(m, props, Limits(max_depth=6))
+    assert cut.stopped == "depth limit of 6 reached" and not cut.complete
+    assert cut.depth == 6 and cut.verdicts["agreement"] == "unknown"
+    at_fork = compiled(m, props, Limits(max_depth=7))
+    assert at_fork.verdicts["agreement"] == "violated" and at_fork.found_at["agreement"] == 7
+    whole = compiled(m, props)
+    assert cut.distinct_states < at_fork.distinct_states <= whole.distinct_states

@@ -281,3 +281,37 @@ PROVE_BAD = [
 def test_prove_bad_input(capsys, argv, needle):
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == "" and err.count("\n") == 1 and needle in err
+
+
+def test_max_depth_ends_incomplete_and_says_so(capsys):
+    code, out, _ = run(capsys, "check", "--preset", "n4-f1", "--max-depth", "8", "--quiet")
+    assert code == 3
+    assert "search: INCOMPLETE (depth limit of 8 reached): 4,757 distinct states" in out
+    assert "  agreement              unknown" in out
+    code, out, _ = run(capsys, "check", "--preset", "n4-f2", "--max-depth", "7", "--json",
+                       "--quiet")
+    assert code == 1 and json.loads(out)["found_at_depth"]["agreement"] == 7
+    code, _, err = run(capsys, "check", "--preset", "n4-f1", "--max-depth", "0")
+    assert code == 2 and "--max-depth 0" in err
+
+
+def test_version_names_the_build():
+    from bftcheck.checker.ray_workers import build_id
+
+    proc = subprocess.run([sys.executable, "-m", "bftcheck.cli", "--version"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    assert proc.stdout.startswith(f"bftcheck {build_id()} (compiled engine; Ray installed)")
+
+
+def test_list_help_names_every_listing_and_each_runs(capsys):
+    from bftcheck.cli import LISTINGS
+
+    proc = subprocess.run([sys.executable, "-m", "bftcheck.cli", "list", "--help"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    help_text = " ".join(proc.stdout.split())
+    for name, text in LISTINGS.items():
+        assert f"{name}: {' '.join(text.split())}" in help_text
+        code, out, _ = run(capsys, "list", name)
+        assert code == 0 and out.strip()
