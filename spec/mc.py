@@ -124,14 +124,36 @@ def mc_cfg(properties: list[str], init: str = "Init", nxt: str = "Next",
     return "\n".join(lines) + "\n"
 
 
+def export_cfgs() -> dict[str, str]:
+    """MC.cfg with the safety properties, which TLC should find hold; and a
+    file per reachability witness, whose operator is its negation, which TLC
+    should find violated (that violation is the witness's run)."""
+    safety = [name for name, p in PROPERTIES.items() if not p.witness]
+    files = {"MC.cfg": mc_cfg(safety)}
+    for name, p in PROPERTIES.items():
+        if p.witness:
+            note = (f"\\* The witness of {name}: TLC reporting {p.operator} violated is "
+                    f"the run that reaches it.\n")
+            files[witness_cfg(name)] = note + mc_cfg([name], extra_invariants=())
+    return files
+
+
+def witness_cfg(name: str) -> str:
+    return f"MC-{name}.cfg"
+
+
 def spec_text(module: str) -> str:
     """The text of a TLA+ module shipped with the package (bftcheck.spec)."""
     return resources.files("bftcheck.spec").joinpath(module).read_text(encoding="utf-8")
 
 
-def export(cfg: Config, out: Path, force: bool = False) -> list[Path]:
-    """Write the twin's modules plus MC.tla and MC.cfg (every property) into
-    `out` (created if its parent exists). Nothing is written if `out` is
+JAR_LINK = "tla2tools.jar"  # the export's link to TLC, so its commands run as shown
+
+
+def export(cfg: Config, out: Path, force: bool = False, jar: str | None = None) -> list[Path]:
+    """Write the twin's modules plus MC.tla, MC.cfg (the safety properties) and
+    one cfg per witness into `out` (created if its parent exists), and with
+    `jar` a link to it named tla2tools.jar. Nothing is written if `out` is
     unusable, cannot be written (probed first) or a file exists there (unless
     `force`): ConfigError or OutputError, one line. Each file is written whole
     (temp file + rename); if a write still fails, the files this call created
@@ -141,13 +163,14 @@ def export(cfg: Config, out: Path, force: bool = False) -> list[Path]:
 
     files = {name: spec_text(name) for name in SPEC_MODULES}
     files["MC.tla"] = mc_module(cfg)
-    files["MC.cfg"] = mc_cfg(list(PROPERTIES))
+    files.update(export_cfgs())
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file, not a directory: give a directory")
     if not out.exists() and not out.resolve().parent.is_dir():
         raise ConfigError(f"--out {out}: its parent directory {out.resolve().parent} does "
                           f"not exist; create it first")
-    existing = [name for name in files if (out / name).exists()]
+    names = [*files, *([JAR_LINK] if jar else [])]
+    existing = [name for name in names if (out / name).exists() or (out / name).is_symlink()]
     if existing and not force:
         raise ConfigError(f"{out / existing[0]} exists: pass --force to overwrite, or "
                           f"choose another --out directory")
@@ -164,6 +187,8 @@ def export(cfg: Config, out: Path, force: bool = False) -> list[Path]:
         for name, text in files.items():
             write_atomic(out / name, text, f"TLA+ file {name}")
             written.append(out / name)
+        if jar:
+            written.append(_link_jar(out / JAR_LINK, Path(jar).resolve()))
     except OutputError:
         for path in written:
             if path.name not in existing:
@@ -175,3 +200,21 @@ def export(cfg: Config, out: Path, force: bool = False) -> list[Path]:
                 pass
         raise
     return written
+
+
+def _link_jar(link: Path, jar: Path) -> Path:
+    """A symbolic link to TLC's jar, or a copy where links are not allowed."""
+    import shutil
+
+    from bftcheck.outcome import OutputError
+
+    try:
+        link.unlink(missing_ok=True)
+        try:
+            link.symlink_to(jar)
+        except OSError:
+            shutil.copyfile(jar, link)
+    except OSError as exc:
+        raise OutputError(f"--out {link.parent}: cannot link {jar} there "
+                          f"({exc.strerror or exc}); choose another directory") from None
+    return link

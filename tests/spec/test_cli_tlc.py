@@ -47,14 +47,68 @@ def test_export_writes_the_spec_and_mc_files(tmp_path, capsys) -> None:
     out = tmp_path / "twin"
     code, text, _ = run(capsys, "spec", "export", "--out", str(out), "--preset", "n4-f2")
     assert code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["MC.cfg", "MC.tla", "Tendermint.tla"]
+    witnesses = ["MC-decision-reachable.cfg", "MC-lock-change-reachable.cfg",
+                 "MC-round-skip-reachable.cfg"]
+    assert sorted(p.name for p in out.iterdir()) == \
+        sorted(["MC.cfg", "MC.tla", *witnesses, "Tendermint.tla", "tla2tools.jar"])
+    assert (out / "tla2tools.jar").resolve() == Path(tlc.find_jar()).resolve()
     assert "MC_F == 2" in (out / "MC.tla").read_text()
     assert "MC_Budget == 8" in (out / "MC.tla").read_text()
     cfg_text = (out / "MC.cfg").read_text()
     for op in ("Agreement", "Integrity", "NoFalseAccusation", "TypeOK"):
         assert f"    {op}\n" in cfg_text
+    for op in ("NoDecision", "NoRoundSkip", "NoLockChange"):  # witnesses: their own files
+        assert op not in cfg_text
+    witness = (out / "MC-decision-reachable.cfg").read_text()
+    assert "INVARIANTS\n    NoDecision\n" in witness and "Agreement" not in witness
+    assert "PROPERTIES\n    NoLockChange\n" in (out / "MC-lock-change-reachable.cfg").read_text()
     assert (out / "Tendermint.tla").read_text() == mc.spec_text("Tendermint.tla")
     assert f"wrote {out / 'MC.cfg'}" in text
+    assert (f"check the safety properties with TLC (all should hold): cd {out} && java -cp "
+            f"tla2tools.jar tlc2.TLC -deadlock -config MC.cfg MC") in text
+
+
+def test_export_without_a_jar_writes_nothing(tmp_path, capsys) -> None:
+    out = tmp_path / "twin"
+    code, _, err = run(capsys, "spec", "export", "--out", str(out), "--tla2tools",
+                       str(tmp_path / "none.jar"))
+    assert code == 2 and "tla2tools.jar not found at" in one_line_error(err)
+    assert not out.exists()
+
+
+def test_the_readme_hand_run_commands_run_as_shipped(tmp_path, tools) -> None:
+    """The README's two lines, verbatim, in a fresh folder: TLC's counts are
+    the checker's; and the witness files make TLC find the witnesses."""
+    import re
+    import subprocess
+    import sys
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = re.search(r"```sh\n(bftcheck spec export --out twin [^\n]*)\n(cd twin && [^\n]*)\n```",
+                      readme)
+    assert block, "the README's hand-run TLC block is missing"
+    export, hand_run = block.groups()
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(export, shell=True, cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    proc = subprocess.run(hand_run, shell=True, cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert "Model checking completed. No error has been found." in proc.stdout
+    counts = re.search(r"(\d+) states generated, (\d+) distinct states found", proc.stdout)
+    flags = export.split("--out twin ")[1].split()
+    ours = subprocess.run([sys.executable, "-m", "bftcheck.cli", "check", *flags, "--reduce",
+                           "none", "--json", "--quiet"], capture_output=True, text=True,
+                          timeout=120)
+    summary = json.loads(ours.stdout)
+    assert (int(counts[1]), int(counts[2])) == \
+        (summary["generated_states"], summary["distinct_states"]) == (2884, 1242)
+    witness = subprocess.run(hand_run.replace("MC.cfg", "MC-decision-reachable.cfg"),
+                             shell=True, cwd=tmp_path, env=env, capture_output=True, text=True,
+                             timeout=600)
+    assert witness.returncode == 12 and "Invariant NoDecision is violated" in witness.stdout
 
 
 def test_export_refuses_to_overwrite_without_force(tmp_path, capsys) -> None:
