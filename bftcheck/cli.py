@@ -77,11 +77,17 @@ def cmd_check(args: argparse.Namespace) -> int:
                                          max_depth=args.max_depth),
                    progress=None if args.quiet else print_progress, place=place,
                    reduction=reduction)
-    traces = {}
+    traces, witnesses = {}, []
     for p in chosen:
-        if p.kind != "sometimes" and p.name in result.paths:
+        if p.name in result.paths and p.kind != "sometimes":
             traces[p.name] = from_path(model, cfg, result.paths[p.name], p.name)
+        elif p.name in result.paths:
+            witnesses.append(p)
     first = next(iter(traces.values()), None)
+    if first is None and witnesses and (args.trace_out or args.trace_html):
+        # no counterexample: the trace files get the first witness's run, shortest
+        p = witnesses[0]
+        first = from_path(model, cfg, result.paths[p.name], p.name, kind="witness")
     error = write_traces(args, model, first)
     code = result.exit_code()
     explicit = bool(args.property or (saved or {}).get("explicit"))

@@ -315,3 +315,25 @@ def test_list_help_names_every_listing_and_each_runs(capsys):
         assert f"{name}: {' '.join(text.split())}" in help_text
         code, out, _ = run(capsys, "list", name)
         assert code == 0 and out.strip()
+
+
+def test_a_witness_trace_is_written_and_replays(tmp_path, capsys):
+    """No counterexample: --trace-out and --trace-html get the shortest witness."""
+    itf_path, page = tmp_path / "w.json", tmp_path / "w.html"
+    code, out, _ = run(capsys, "check", "--preset", "n4-f1", "--property",
+                       "lock-change-reachable", "--quiet", "--trace-out", str(itf_path),
+                       "--trace-html", str(page))
+    assert code == 0
+    assert "Witness of lock-change-reachable: 11 steps" in out
+    assert f"trace written to {itf_path} (ITF)" in out and page.read_text().strip()
+    meta = json.loads(itf_path.read_text())["#meta"]
+    assert (meta["property"], meta["kind"]) == ("lock-change-reachable", "witness")
+    code, out, _ = run(capsys, "replay", str(itf_path))
+    assert code == 0
+    assert "  lock-change-reachable is witnessed at step 11" in out
+    assert "result: witness of lock-change-reachable confirmed (exit 0)" in out
+
+
+def test_witnesses_print_nothing_unless_a_trace_file_is_asked_for(capsys):
+    code, out, _ = run(capsys, "check", "--preset", "n4-f1", "--quiet")
+    assert code == 0 and "Witness of" not in out and "trace written" not in out
