@@ -60,13 +60,17 @@ def test_html_tells_the_same_story_as_text():
     assert "<h1>Counterexample to agreement: 7 steps</h1>" in render_html(model, trace)
 
 
-def test_cli_writes_html_only_for_a_violation(tmp_path, capsys):
+def test_cli_writes_html_for_a_violation_else_a_witness(tmp_path, capsys):
     out = tmp_path / "fork.html"
     assert main(["check", "--preset", "n4-f2", "--quiet", "--trace-html", str(out)]) == 1
     assert out.read_text().startswith("<!DOCTYPE html>")
-    safe = tmp_path / "none.html"
+    safe = tmp_path / "witness.html"  # nothing violated: the first witness
     assert main(["check", "--preset", "n4-f1", "--quiet", "--trace-html", str(safe)]) == 0
-    assert not safe.exists()
+    assert "Witness of decision-reachable" in safe.read_text()
+    nothing = tmp_path / "none.html"  # neither a violation nor a witness: no page
+    assert main(["check", "--preset", "n4-f1", "--property", "agreement", "--quiet",
+                 "--trace-html", str(nothing)]) == 0
+    assert not nothing.exists()
     itf = tmp_path / "fork.itf.json"
     main(["check", "--preset", "n4-f2", "--quiet", "--trace-out", str(itf)])
     replayed = tmp_path / "replayed.html"
