@@ -18,9 +18,9 @@ number of decisions made, and the Byzantine messages used.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
-from hypothesis import HealthCheck, settings, target
+from hypothesis import HealthCheck, note, settings, target
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -59,12 +59,15 @@ class PropertyViolation(AssertionError):
 
 
 def machine_for(cfg: Config, properties: list[str] | None = None,
-                max_steps: int = 60) -> type[RuleBasedStateMachine]:
+                max_steps: int = 60, trace_out: str | None = None
+                ) -> type[RuleBasedStateMachine]:
     """A state machine class for `cfg`; use `.TestCase` in a pytest/unittest suite.
 
     `properties` restricts the checked properties (default: every `always` one).
     The class attribute `last_run` holds the most recent run as a `Path`, and
-    `last_violation` the property it violated, if any.
+    `last_violation` the property it violated, if any. A failure's report
+    (the shrunk run's) shows the counterexample as a story, and with
+    `trace_out` it is also written there as ITF, for `bftcheck replay`.
     """
     model = TendermintModel(cfg.validated())
     lay = model.lay
@@ -125,8 +128,7 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
             self.path.steps.append(k)
             for p in step_props:
                 if not p.check(before, name, after):
-                    Machine.last_violation = p.name
-                    raise PropertyViolation(p.name)
+                    violated(Machine, self, p.name)
             rounds = [after[b + ROUND] for b in lay.local]
             self.max_round = max(self.max_round, *rounds)
             locked = {after[b + LOCKED_VALUE] for b in lay.local} - {0}
@@ -180,6 +182,9 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
 
     Machine.__name__ = Machine.__qualname__ = f"Tendermint_{_slug(cfg)}"
     Machine.model = model  # type: ignore[attr-defined]
+    Machine.cfg = cfg  # type: ignore[attr-defined]
+    Machine.trace_out = trace_out  # type: ignore[attr-defined]
+    Machine.report_failures = True  # type: ignore[attr-defined]  # the CLI reports its own
     Machine.TestCase.settings = settings(
         max_examples=100, stateful_step_count=max_steps, deadline=None,
         suppress_health_check=list(HealthCheck))
@@ -198,12 +203,39 @@ def add_rule(machine: type, family: str, name: str | None = None) -> None:
     setattr(machine, step.__name__, step)
 
 
+def violated(machine: Any, run: Any, prop: str) -> NoReturn:
+    """Raise PropertyViolation for `run`; in the report of the shrunk failure
+    (Hypothesis's final run), first the story of the run and, with the
+    machine's `trace_out`, its ITF file."""
+    machine.last_violation = prop
+    if getattr(machine, "report_failures", False) and _final_run():
+        from bftcheck import itf
+        from bftcheck.trace import from_path, render
+
+        trace = from_path(machine.model, machine.cfg, run.path, prop)
+        note(render(machine.model, trace))
+        if machine.trace_out:
+            itf.write_itf(machine.trace_out, machine.model, trace)
+            note(f"trace written to {machine.trace_out} (ITF); check it with "
+                 f"'bftcheck replay {machine.trace_out}'")
+    raise PropertyViolation(prop)
+
+
+def _final_run() -> bool:
+    """Whether Hypothesis is replaying the failure it will report."""
+    from hypothesis.control import current_build_context
+
+    try:
+        return bool(current_build_context().is_final)
+    except Exception:  # noqa: BLE001 - outside a Hypothesis run: no report to add to
+        return False
+
+
 def _add_invariant(machine: Any, name: str, check: Callable[[bytes], bool]) -> None:
     """An invariant that raises PropertyViolation where `check` fails."""
     def holds(self: Any) -> None:
         if self.state is not None and not check(self.state):
-            machine.last_violation = name
-            raise PropertyViolation(name)
+            violated(machine, self, name)
 
     holds.__name__ = f"invariant_{name.replace('-', '_')}"
     setattr(machine, holds.__name__, invariant()(holds))

@@ -290,6 +290,7 @@ def fuzz(cfg: Any, *, max_examples: int = 1000, max_steps: int | None = None,
         if max_steps is None:
             max_steps = default_max_steps(cfg)
         machine = machine_for(cfg, properties=properties, max_steps=max_steps)
+        machine.report_failures = False  # this runner writes its own trace and story
     elif max_steps is None:
         raise ValueError("give max_steps with a machine")
     out = FuzzOutcome(max_steps=max_steps)

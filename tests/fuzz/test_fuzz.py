@@ -118,7 +118,7 @@ def test_pytest_entry_point_as_a_user_writes_it(tmp_path):
         TestSafeChain = Safe.TestCase
 
         Broken = machine_for(Config(powers=(3, 1), byzantine=1, byz_budget=1, values=1,
-                                    mutant="accept-invalid"))
+                                    mutant="accept-invalid"), trace_out="broken.itf.json")
         Broken.TestCase.settings = settings(Broken.TestCase.settings, max_examples=3000,
                                             database=None, derandomize=True)
         TestBrokenChain = Broken.TestCase
@@ -127,6 +127,14 @@ def test_pytest_entry_point_as_a_user_writes_it(tmp_path):
                            "test_my_chain.py"], cwd=tmp_path, capture_output=True, text=True)
     assert "1 failed, 1 passed" in proc.stdout, proc.stdout
     assert "TestBrokenChain" in proc.stdout and "validity violated" in proc.stdout
+    # the failure's report tells the story of the shrunk run, and its ITF replays
+    assert "Counterexample to validity: " in proc.stdout
+    assert "trace written to broken.itf.json (ITF); check it with 'bftcheck replay " \
+           "broken.itf.json'" in proc.stdout
+    replayed = subprocess.run([sys.executable, "-m", "bftcheck.cli", "replay",
+                               "broken.itf.json"], cwd=tmp_path, capture_output=True, text=True)
+    assert replayed.returncode == 1, replayed.stdout + replayed.stderr
+    assert "result: violation confirmed (the trace claims validity) (exit 1)" in replayed.stdout
 
 
 def test_stored_failure_is_replayed_before_the_search(tmp_path):
