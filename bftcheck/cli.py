@@ -351,7 +351,7 @@ def version_line() -> str:
     import importlib.util
 
     from bftcheck.checker import search
-    from bftcheck.checker.ray_workers import build_id
+    from bftcheck.recipe import build_id
 
     off = search.reason_for_reference([])
     engine = "compiled engine" if off is None else f"reference loop only ({off})"

@@ -9,11 +9,17 @@ what the command line adds (`explicit`, `reduce`).
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib.util
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from bftcheck.checker.interface import Model, Property
+
+SOURCES = (".py", ".pyx", ".pxi", ".h", ".tla")  # what build_id hashes
 
 
 def of(model: Model, properties: Sequence[Property]) -> dict[str, Any]:
@@ -59,3 +65,29 @@ def properties(model: Model, names: Sequence[str]) -> list[Property]:
     if unknown:
         raise ValueError(f"the model has no property {unknown[0]!r}")
     return [catalogue[n] for n in names]
+
+
+def initial_states_digest(model: Model) -> str:
+    """A hash of the model's initial states: two processes that built the same
+    model from one recipe agree on it (checkpoints, Ray workers)."""
+    return hashlib.sha256(b"".join(model.init_states())).hexdigest()
+
+
+@functools.cache
+def build_id() -> str:
+    """bftcheck's version and a hash of its sources (Python, Cython, C headers,
+    the TLA+ twin): two installs with equal ids explore the same state graph.
+    Sources, not binaries: the same sources compiled on two machines give
+    other bytes and the same semantics."""
+    from bftcheck import __version__
+
+    digest = hashlib.sha256()
+    for package in ("bftcheck", "bftcheck.checker", "bftcheck.model", "bftcheck.fuzz",
+                    "bftcheck.spec"):
+        # where the package is, without running it (fuzz would load Hypothesis)
+        folder = Path(importlib.util.find_spec(package).submodule_search_locations[0])
+        for path in sorted(folder.iterdir()):
+            if path.suffix in SOURCES and path.is_file():
+                digest.update(f"{package}/{path.name}\0".encode())
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return f"{__version__}+{digest.hexdigest()[:12]}"

@@ -27,9 +27,6 @@ one line, exit 2 (RayUnavailable).
 from __future__ import annotations
 
 import contextlib
-import functools
-import hashlib
-import importlib.util
 import os
 import shutil
 import socket
@@ -39,14 +36,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from bftcheck import stop
+from bftcheck import recipe, stop
 from bftcheck.checker.workers import Stopped, WorkerLost
 from bftcheck.inputs import InputError
 
-SOURCES = (".py", ".pyx", ".pxi", ".h", ".tla")  # what build_id hashes
 PIECE = 32 << 20       # bytes per Ray object a batch of successors travels in
 START_TIMEOUT = 120.0  # seconds for the cluster to start every worker
 PROBE_TIMEOUT = 5.0    # seconds to reach a cluster's address before ray.init
@@ -66,26 +61,6 @@ class RayUnavailable(InputError):
 
 
 # -- the build every node must run ----------------------------------------------
-@functools.cache
-def build_id() -> str:
-    """bftcheck's version and a hash of its sources (Python, Cython, C headers,
-    the TLA+ twin): two installs with equal ids explore the same state graph.
-    Sources, not binaries: the same sources compiled on two machines give
-    other bytes and the same semantics."""
-    from bftcheck import __version__
-
-    digest = hashlib.sha256()
-    for package in ("bftcheck", "bftcheck.checker", "bftcheck.model", "bftcheck.fuzz",
-                    "bftcheck.spec"):
-        # where the package is, without running it (fuzz would load Hypothesis)
-        folder = Path(importlib.util.find_spec(package).submodule_search_locations[0])
-        for path in sorted(folder.iterdir()):
-            if path.suffix in SOURCES and path.is_file():
-                digest.update(f"{package}/{path.name}\0".encode())
-                digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return f"{__version__}+{digest.hexdigest()[:12]}"
-
-
 # -- the cluster ------------------------------------------------------------------
 def connect(address: str) -> None:
     """Join the cluster at `address`, or with "auto" start a local Ray of this
@@ -223,7 +198,7 @@ class HostSpec:
     memory_share: int | None        # bytes above its start a worker may use
     total_memory: int | None        # the whole --max-memory, for messages
     symmetry: Any                   # the reduction's group, or None
-    build: str                      # build_id() of the coordinator
+    build: str                      # recipe.build_id() of the coordinator
     initial_states: str             # sha256 of the model's initial states
     probe: str | None               # a file the coordinator made in shared_folder
 
@@ -244,7 +219,7 @@ class HostActor:
     def start(self) -> tuple[str, Any]:
         """Build the worker; ("ok", facts about this node) or ("refused"/"error", why)."""
         spec = self.spec
-        facts = {"node": _node(), "pid": os.getpid(), "build": build_id()}
+        facts = {"node": _node(), "pid": os.getpid(), "build": recipe.build_id()}
         if facts["build"] != spec.build:
             return "refused", (f"Ray node {facts['node']} runs bftcheck {facts['build']}, this "
                                f"machine {spec.build}: install the same bftcheck build on "
@@ -275,14 +250,12 @@ class HostActor:
         return self.own_folder
 
     def _build(self, folder: str) -> Any:
-        from bftcheck import recipe
         from bftcheck.checker.workers import WorkerHost
         from bftcheck.memory import rss_bytes
 
         spec = self.spec
         model, _cfg = recipe.rebuild(spec.run, "the Ray run")
-        inits = hashlib.sha256(b"".join(model.init_states())).hexdigest()
-        if inits != spec.initial_states:
+        if recipe.initial_states_digest(model) != spec.initial_states:
             raise RayUnavailable(f"Ray node {_node()} builds another model from the same "
                              f"configuration (its initial states differ): install the same "
                              f"bftcheck and model files on every node")

@@ -91,12 +91,10 @@ def frontier_share(max_memory: int | None) -> int:
 def identity(model: Model, properties: Sequence[Property], workers: int,
              reduction: Reduction = NONE) -> dict[str, Any]:
     """What a checkpoint must match to be resumed by this run."""
-    import hashlib
-
-    from bftcheck import __version__
+    from bftcheck import __version__, recipe
     from bftcheck.checker.interface import vocabulary
 
-    inits = hashlib.sha256(b"".join(model.init_states())).hexdigest()
+    inits = recipe.initial_states_digest(model)
     return {"bftcheck": __version__, "model": getattr(model, "reference", type(model).__name__),
             "configuration": vocabulary(model).describe_config(getattr(model, "cfg", None)),
             "initial_states": inits, "properties": [p.name for p in properties],
@@ -209,8 +207,6 @@ class Search:
     def _ray_workers(self) -> Any:
         """The workers as Ray actors (checker/ray_workers.py), each rebuilding
         the model from the run's recipe on its node."""
-        import hashlib
-
         from bftcheck import recipe
         from bftcheck.checker import ray_workers
 
@@ -226,8 +222,7 @@ class Search:
             workdir=self.place.workdir, share=frontier_share(max_memory),
             memory_share=None if max_memory is None else (max_memory - self.baseline) // self.n,
             total_memory=max_memory, symmetry=self.reduction.symmetry,
-            build=ray_workers.build_id(),
-            initial_states=hashlib.sha256(b"".join(self.model.init_states())).hexdigest(),
+            build=recipe.build_id(), initial_states=recipe.initial_states_digest(self.model),
             probe=probe)
         try:
             return ray_workers.RayWorkers(spec, self.place.ray, self._why_stop,

@@ -320,15 +320,13 @@ def test_the_python_api_refuses_graph_properties_on_ray(cluster):
 
 def _spec(model, props, **changes):
     import dataclasses
-    import hashlib
 
     from bftcheck import recipe
 
     spec = ray_workers.HostSpec(
         run=recipe.of(model, props), workers=2, shared_folder=None, workdir=None,
         share=1 << 20, memory_share=None, total_memory=None, symmetry=None,
-        build=ray_workers.build_id(),
-        initial_states=hashlib.sha256(b"".join(model.init_states())).hexdigest(), probe=None)
+        build=recipe.build_id(), initial_states=recipe.initial_states_digest(model), probe=None)
     return dataclasses.replace(spec, **changes)
 
 

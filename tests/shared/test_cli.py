@@ -296,7 +296,7 @@ def test_max_depth_ends_incomplete_and_says_so(capsys):
 
 
 def test_version_names_the_build():
-    from bftcheck.checker.ray_workers import build_id
+    from bftcheck.recipe import build_id
 
     proc = subprocess.run([sys.executable, "-m", "bftcheck.cli", "--version"],
                           capture_output=True, text=True, timeout=60)
