@@ -23,15 +23,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
     report = replay(model, cfg, steps, prop, source=args.file, loop=meta.get("loop"),
                     kind=kind)
     failures = report.failures
+    code = report.exit_code
     error = None
     if args.html:
         from bftcheck.html import write_html
 
         try:
-            write_html(args.html, model, report.trace)
+            write_html(args.html, model, report.trace, _summary(report, len(steps) - 1, code))
         except OutputError as exc:
             error = exc
-    code = report.exit_code
     final = EXIT_USAGE if error else code
     if args.json:
         print(json.dumps({"file": args.file, "steps": len(steps) - 1, "legal": True,
@@ -41,15 +41,19 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return report_output_error(error, code)
     print(render(model, report.trace))
     print()
-    print(f"replay: {len(steps) - 1} steps, every step is a transition of the model")
-    for name, i in failures.items():
-        print(f"  {name} fails at step {i}")
-    if report.witnessed is not None:
-        print(f"  {prop} is witnessed at step {report.witnessed}")
-    print(f"result: {_result(report)} (exit {final})")
+    print("\n".join(_summary(report, len(steps) - 1, final)))
     if error is None and args.html:
         print(f"trace written to {args.html} (HTML)")
     return report_output_error(error, code)
+
+
+def _summary(report: Any, steps: int, code: int) -> list[str]:
+    """Replay's report after the story: what fails where, and the result."""
+    lines = [f"replay: {steps} steps, every step is a transition of the model"]
+    lines += [f"  {name} fails at step {i}" for name, i in report.failures.items()]
+    if report.witnessed is not None:
+        lines.append(f"  {report.claimed} is witnessed at step {report.witnessed}")
+    return lines + [f"result: {_result(report)} (exit {code})"]
 
 
 def _result(report: Any) -> str:

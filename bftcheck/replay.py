@@ -12,7 +12,7 @@ from bftcheck.checker.interface import Model, Property
 from bftcheck.inputs import shown
 from bftcheck.itf import TraceError
 from bftcheck.outcome import EXIT_CLAIM_REFUTED, EXIT_OK, EXIT_VIOLATION, Incomplete
-from bftcheck.trace import INIT, Step, Trace
+from bftcheck.trace import INIT, Step, Trace, actor_of
 
 
 @dataclass
@@ -126,8 +126,7 @@ def replay(model: Model, trace_cfg: Any, steps: list[tuple[str, dict[str, Any]]]
     names = [INIT]
     for i in range(1, len(states)):
         label = steps[i][0]
-        matches = {str(a): a.name for a, t in model.next_states(states[i - 1])
-                   if t == states[i]}
+        matches = {str(a): a for a, t in model.next_states(states[i - 1]) if t == states[i]}
         if not matches:
             raise TraceError(f"{source}: step {i} ({shown(label, 60)}) is not a transition of "
                              f"the model from state {i - 1}: the trace is not a run of this "
@@ -135,8 +134,9 @@ def replay(model: Model, trace_cfg: Any, steps: list[tuple[str, dict[str, Any]]]
         shown_label = label if label in matches else next(iter(matches))
         note = "" if label in matches else f"  (trace says {shown(label, 60)})"
         report.lines.append(f"step {i}: {shown_label} ok{note}")
-        report.trace.steps.append(Step(shown_label, states[i]))
-        names.append(matches[shown_label])
+        action = matches[shown_label]
+        report.trace.steps.append(Step(shown_label, states[i], actor_of(action)))
+        names.append(getattr(action, "name", shown_label))
     for p in model.properties():
         if p.kind not in ("always", "sometimes"):
             continue

@@ -18,6 +18,7 @@ INIT = "Init"
 class Step:
     action: str
     state: bytes
+    actor: str | None = None  # who took the step (the action's `validator`), if known
 
 
 @dataclass
@@ -42,7 +43,7 @@ def from_path(model: Model, cfg: Any, path: Path, prop: str | None,
     steps = [Step(INIT, state)]
     for k in path.steps:
         action, state = list(model.next_states(state))[k]
-        steps.append(Step(str(action), state))
+        steps.append(Step(str(action), state, actor_of(action)))
     return Trace(cfg, steps, prop, kind, path.loop)
 
 
@@ -55,8 +56,14 @@ def from_states(model: Model, cfg: Any, states: list[bytes], prop: str | None,
         action = next((a for a, t in model.next_states(states[i - 1]) if t == states[i]), None)
         if action is None:
             raise ValueError(f"step {i} of the path is not a transition of the model")
-        steps.append(Step(str(action), states[i]))
+        steps.append(Step(str(action), states[i], actor_of(action)))
     return Trace(cfg, steps, prop, kind)
+
+
+def actor_of(action: Any) -> str | None:
+    """The actor an action names (an `Action`'s validator), else None."""
+    actor = getattr(action, "validator", None)
+    return actor if isinstance(actor, str) else None
 
 
 def title(trace: Trace) -> str:

@@ -12,7 +12,7 @@ How a trace of the model reads (story text, HTML, ITF) is the model's
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, Protocol
 
 
@@ -144,6 +144,77 @@ class Vocabulary:
         checked against `config`; ValueError with one line naming `where` if it
         does not fit. By default the encoding (`Model.encode`) is the check."""
         return view
+
+
+    # -- the sequence diagram (bftcheck/sequence.py) ---------------------------
+
+    def lanes(self, config: Any, view: dict[str, Any]) -> list[Lane]:
+        """The actors, one lane each: by default the keys of the view's
+        dict-valued variables, in the order they first appear."""
+        names: dict[str, None] = {}
+        for value in view.values():
+            if isinstance(value, dict):
+                names.update(dict.fromkeys(map(str, value)))
+        return [Lane(name) for name in names]
+
+    def initial_scene(self, view: dict[str, Any]) -> Scene:
+        """What the initial state draws (messages already sent, a split)."""
+        return Scene()
+
+    def scene(self, before: dict[str, Any], after: dict[str, Any]) -> Scene:
+        """What one step draws: its messages, the marks on the lanes, the
+        network's split. By default each changed key of a dict-valued variable
+        is a note on that key's lane, and there are no messages."""
+        marks = []
+        for var, new in after.items():
+            old = before.get(var)
+            if isinstance(old, dict) and isinstance(new, dict):
+                marks += [Mark(str(key), line) for key, value in new.items()
+                          for line in _changed(var, old.get(key), value)]
+        return Scene(marks=marks)
+
+    def verdict(self, prop: str, config: Any, views: list[dict[str, Any]],
+                last: bytes) -> list[str]:
+        """The violation of `prop` at the end of the trace, in sentences (none by
+        default: the page states the property's description)."""
+        return []
+
+
+@dataclass(frozen=True)
+class Lane:
+    """An actor of the sequence diagram; `faulty` marks a Byzantine one."""
+
+    name: str
+    faulty: bool = False
+
+
+@dataclass(frozen=True)
+class Arrow:
+    """A message: from `sender` to the lanes in `to` (None: to every other lane)."""
+
+    sender: str
+    label: str
+    to: tuple[str, ...] | None = None
+    faulty: bool = False
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A note on a lane at a step; kind "lock" and "decide" are drawn apart."""
+
+    lane: str
+    text: str
+    kind: Literal["note", "lock", "decide"] = "note"
+
+
+@dataclass
+class Scene:
+    """What a step draws on the sequence diagram; `split` is the network's
+    components after the step (None: whole, or a model without partitions)."""
+
+    arrows: list[Arrow] = field(default_factory=list)
+    marks: list[Mark] = field(default_factory=list)
+    split: list[list[str]] | None = None
 
 
 def _changed(name: str, old: Any, new: Any) -> list[str]:

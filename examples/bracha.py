@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bftcheck.checker.interface import Action, Property
+from bftcheck.checker.interface import Action, Arrow, Lane, Mark, Property, Scene, Vocabulary
 
 KINDS = ("INITIAL", "ECHO", "READY")
 VARIANTS = {"quorum-off-by-one": "agreement"}
@@ -113,8 +113,50 @@ PLUGIN = BrachaPlugin()
 NONE = 0
 
 
+class BrachaVocabulary(Vocabulary):
+    """How its traces draw: the story text is the default vocabulary's (each
+    changed variable per process); the sequence diagram gets the faulty lanes,
+    each message as an arrow (a correct process's ECHO and READY are implied by
+    its state, so they appear when echoed and readied are set), and deliveries
+    marked."""
+
+    def lanes(self, config: Any, view: dict[str, Any]) -> list[Lane]:
+        n, f = config.processes, config.byzantine
+        return [Lane(f"p{i + 1}", faulty=i >= n - f) for i in range(n)]
+
+    def scene(self, before: dict[str, Any], after: dict[str, Any]) -> Scene:
+        arrows, marks = [], []
+        if after["broadcast"] != before["broadcast"]:
+            arrows.append(Arrow("p1", f"INITIAL {after['broadcast']}"))
+        for var, kind in (("echoed", "ECHO"), ("readied", "READY")):
+            arrows += [Arrow(p, f"{kind} {v}") for p, v in after[var].items()
+                       if v != before[var][p]]
+        for p, sent in after["byzantine_sent"].items():
+            arrows += [Arrow(p, m, faulty=True) for m in sent
+                       if m not in before["byzantine_sent"][p]]
+        marks += [Mark(p, f"deliver {v}", "decide") for p, v in after["delivered"].items()
+                  if v != before["delivered"][p]]
+        return Scene(arrows=arrows, marks=marks)
+
+    def verdict(self, prop: str, config: Any, views: list[dict[str, Any]],
+                last: bytes) -> list[str]:
+        if prop != "agreement":
+            return []
+        first: dict[str, tuple[str, int]] = {}
+        for step, view in enumerate(views):
+            for p, v in view["delivered"].items():
+                if v is not None and p not in first:
+                    first[p] = (v, step)
+        said = ", ".join(f"{p} delivered {v} at step {step}"
+                         for p, (v, step) in sorted(first.items(), key=lambda kv: kv[1][1]))
+        return [f"{said}: correct processes delivered different values."]
+
+
 class BrachaModel:
-    """The `Model` of checker/interface.py, with the default vocabulary."""
+    """The `Model` of checker/interface.py; its traces read in the default
+    vocabulary's words and draw with BrachaVocabulary."""
+
+    vocabulary = BrachaVocabulary()
 
     def __init__(self, cfg: Settings) -> None:
         self.cfg = cfg

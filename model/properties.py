@@ -10,6 +10,7 @@ were reached.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from bftcheck.checker.interface import Action, Property
@@ -90,22 +91,22 @@ def prevote_power(lay: Layout, s: bytes, h: int, r: int, code: int) -> int:
     return sum(lay.powers[i] for i in range(lay.n) if code in votes(lay, s, "prevote", i, h, r))
 
 
-def equivocated(lay: Layout, s: bytes, i: int, h: int) -> bool:
-    """Two different prevotes, precommits or proposals in one round."""
+def equivocations(lay: Layout, s: bytes, i: int, h: int) -> Iterator[str]:
+    """Two different prevotes, precommits or proposals in one round, each said
+    in words (value names from the layout)."""
     for r in range(lay.R):
-        if len(votes(lay, s, "prevote", i, h, r)) > 1:
-            return True
-        if len(votes(lay, s, "precommit", i, h, r)) > 1:
-            return True
+        for kind, did in (("prevote", "prevoted"), ("precommit", "precommitted")):
+            codes = votes(lay, s, kind, i, h, r)
+            if len(codes) > 1:
+                yield f"{did} {_names(lay, codes)} in round {r} (equivocation)"
         if lay.is_byz[i] and lay.proposer(h, r) == i:
             base = lay.byz_proposal(h, r)
             bits = sum(bin(x).count("1") for x in s[base : base + lay.proposal_mask_bytes])
             if bits > 1:
-                return True
-    return False
+                yield f"proposed {bits} different proposals in round {r}"
 
 
-def amnesic(lay: Layout, s: bytes, i: int, h: int) -> bool:
+def amnesias(lay: Layout, s: bytes, i: int, h: int) -> Iterator[str]:
     """Precommitted v1 in round r1, later prevoted v2 != v1 in round r2 > r1,
     with no proof-of-lock (2f + 1 prevotes) for v2 in any round of [r1, r2):
     a correct validator, locked on v1 since r1, needs such a POL (line 29)."""
@@ -121,8 +122,27 @@ def amnesic(lay: Layout, s: bytes, i: int, h: int) -> bool:
                     if not any(
                         3 * prevote_power(lay, s, h, vr, v2) > quorum for vr in range(r1, r2)
                     ):
-                        return True
-    return False
+                        rounds = f"round {r1}" if r2 == r1 + 1 else f"rounds {r1}..{r2 - 1}"
+                        yield (f"precommitted {lay.value_name(v1)} in round {r1}, then "
+                               f"prevoted {lay.value_name(v2)} in round {r2} with no "
+                               f"proof-of-lock for {lay.value_name(v2)} in {rounds} (amnesia)")
+
+
+def _names(lay: Layout, codes: set[int]) -> str:
+    return " and ".join(lay.value_name(c) for c in sorted(codes))
+
+
+def equivocated(lay: Layout, s: bytes, i: int, h: int) -> bool:
+    return any(True for _ in equivocations(lay, s, i, h))
+
+
+def amnesic(lay: Layout, s: bytes, i: int, h: int) -> bool:
+    return any(True for _ in amnesias(lay, s, i, h))
+
+
+def evidence(lay: Layout, s: bytes, i: int, h: int) -> list[str]:
+    """Why validator i is provably faulty at height h (empty: it is not)."""
+    return list(equivocations(lay, s, i, h)) + list(amnesias(lay, s, i, h))
 
 
 def accused(lay: Layout, s: bytes, i: int, h: int) -> bool:

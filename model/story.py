@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bftcheck.checker.interface import Vocabulary
+from bftcheck.checker.interface import Arrow, Lane, Mark, Scene, Vocabulary
 from bftcheck.model import itf_view
 from bftcheck.model.config import Config
 
@@ -35,6 +35,23 @@ class TendermintVocabulary(Vocabulary):
 
     def to_itf(self, view: dict[str, Any]) -> dict[str, Any]:
         return itf_view.to_itf(view)
+
+    def lanes(self, config: Any, view: dict[str, Any]) -> list[Lane]:
+        return [Lane(f"p{i + 1}", faulty=i >= config.n - config.byzantine)
+                for i in range(config.n)]
+
+    def initial_scene(self, view: dict[str, Any]) -> Scene:
+        return Scene(arrows=new_messages(None, view), split=_split(view))
+
+    def scene(self, before: dict[str, Any], after: dict[str, Any]) -> Scene:
+        return Scene(arrows=new_messages(before, after), marks=marks(before, after),
+                     split=_split(after))
+
+    def verdict(self, prop: str, config: Any, views: list[dict[str, Any]],
+                last: bytes) -> list[str]:
+        if prop not in ("agreement", "ledger-consistency", "accountability"):
+            return []
+        return fork_verdict(config, views, last)
 
     def itf_vars(self, config: Any) -> list[str] | None:
         return itf_view.variables(config)
@@ -125,6 +142,102 @@ def _all_validators(view: dict[str, Any]) -> set[str]:
     for var, _ in MESSAGE_VARS:
         names.update(m["src"] for m in view[var])
     return names | {p for m in reach(view).values() for p in m}
+
+
+def _split(view: dict[str, Any]) -> list[list[str]] | None:
+    return view.get("network", {}).get("split") or None
+
+
+def new_messages(before: dict[str, Any] | None, after: dict[str, Any]) -> list[Arrow]:
+    """The step's new messages (all of them after no state) as arrows to whom
+    they reached (a Byzantine sender's reach everyone: network.py)."""
+    old = {(var, _key(m)) for var, _ in MESSAGE_VARS for m in (before or {}).get(var, [])}
+    correct = set(after["height"])
+    arrows = []
+    for var, tag in MESSAGE_VARS:
+        for m in after[var]:
+            if (var, _key(m)) in old:
+                continue
+            label = _message(tag, m).rsplit(" from ", 1)[0]
+            to = tuple(p for p in m["seenBy"] if p != m["src"]) if "seenBy" in m else None
+            arrows.append(Arrow(m["src"], label, to, faulty=m["src"] not in correct))
+    return arrows
+
+
+def _key(m: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(v for k, v in sorted(m.items()) if k != "seenBy")
+
+
+def marks(before: dict[str, Any], after: dict[str, Any]) -> list[Mark]:
+    """Locks, decisions, new rounds and heights, and gossip, on the lanes."""
+    out = []
+    for p in after["height"]:
+        new_height = before["height"][p] != after["height"][p]  # the lock resets: no mark
+        if not new_height and (before["lockedValue"][p], before["lockedRound"][p]) != (
+                after["lockedValue"][p], after["lockedRound"][p]):
+            value = after["lockedValue"][p]
+            out.append(Mark(p, "unlock" if value == "nil" else
+                            f"lock {value} r{after['lockedRound'][p]}", "lock"))
+        decided = zip(before["decision"][p], after["decision"][p], strict=True)
+        for h, (old, new) in enumerate(decided):
+            if old != new:
+                out.append(Mark(p, f"decide {new} at h{h}", "decide"))
+        if new_height:
+            out.append(Mark(p, f"height {after['height'][p]}"))
+        elif before["round"][p] != after["round"][p]:
+            out.append(Mark(p, f"round {after['round'][p]}"))
+    seen_before = reach(before)
+    gained: dict[str, int] = {}
+    for m, who in reach(after).items():
+        for p in who:
+            if m in seen_before and p not in seen_before[m]:
+                gained[p] = gained.get(p, 0) + 1
+    out += [Mark(p, f"+{n} by gossip") for p, n in sorted(gained.items())]
+    return out
+
+
+def fork_verdict(config: Any, views: list[dict[str, Any]], last: bytes) -> list[str]:
+    """Who decided what at which step, and who is provably faulty and why."""
+    from bftcheck.model.state import Layout
+
+    first: dict[tuple[str, int], tuple[str, int]] = {}  # (p, h) -> (value, step)
+    for step, view in enumerate(views):
+        for p, decided in view["decision"].items():
+            for h, v in enumerate(decided):
+                if v != "nil" and (p, h) not in first:
+                    first[p, h] = (v, step)
+    lay = Layout(config)
+    lines = []
+    for h in range(config.heights):
+        at = {p: vs for (p, hh), vs in first.items() if hh == h}
+        if len({v for v, _ in at.values()}) < 2:
+            continue
+        said = ", ".join(f"{p} decided {v} at step {step}" for p, (v, step) in
+                         sorted(at.items(), key=lambda kv: kv[1][1]))
+        lines.append(f"A fork at height {h}: {said}. Correct validators decided "
+                     f"differently.")
+        lines += _accused(lay, config, last, h)
+    return lines
+
+
+def _accused(lay: Any, config: Any, last: bytes, h: int) -> list[str]:
+    """The provably faulty at height h, why, and their share of the power."""
+    from bftcheck.model.properties import evidence
+
+    why = {i: evidence(lay, last, i, h) for i in range(config.n)}
+    guilty = [i for i in why if why[i]]
+    if not guilty:
+        return ["No validator is provably faulty from the messages correct validators "
+                "acted on."]
+    lines = [f"p{i + 1} is provably faulty: it " + "; it ".join(why[i]) + "."
+             for i in guilty]
+    power = sum(config.powers[i] for i in guilty)
+    total = sum(config.powers)
+    share = "more than" if 3 * power > total else "at most"
+    byzantine = [f"p{i + 1}" for i in range(config.n - config.byzantine, config.n)]
+    lines.append(f"The provably faulty hold {power} of {total} voting power, {share} 1/3 "
+                 f"(Byzantine in this configuration: {', '.join(byzantine) or 'none'}).")
+    return lines
 
 
 # What the last state of a counterexample to a graph property means.

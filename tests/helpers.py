@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 from bftcheck.model import TendermintModel
@@ -89,3 +90,32 @@ def seconds_to_exit(proc: Any, sig: int, send: Any = None) -> float:
     seconds = time.monotonic() - begin
     print(f"{signal.Signals(sig).name}: exit {proc.returncode} {seconds:.2f} s after it")
     return seconds
+
+
+# The counterexamples the HTML traces are tested on (test_html.py, test_html_browser.py,
+# benchmarks/trace_pictures.py): (name, check arguments).
+BRACHA = str(Path(__file__).resolve().parents[1] / "examples" / "bracha.py") + ":PLUGIN"
+PICTURED = {
+    "n4-f2-fork": ("--preset", "n4-f2"),
+    "no-block-sync-recovery": ("--mutant", "no-block-sync"),
+    "bracha-quorum-off-by-one": ("--model", BRACHA, "--mutant", "quorum-off-by-one"),
+}
+
+
+def pictured(name: str, folder: Path) -> tuple[Any, Any]:
+    """(model, trace) of a PICTURED counterexample, through the command line:
+    check writes its ITF, replay reads it back."""
+    import contextlib
+    import io
+
+    from bftcheck.cli import main
+    from bftcheck.itf import read_itf
+    from bftcheck.replay import replay
+
+    itf = folder / f"{name}.itf.json"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["check", *PICTURED[name], "--quiet", "--trace-out", str(itf)]) == 1
+    loaded = read_itf(str(itf))
+    report = replay(loaded.model, loaded.config, loaded.steps, loaded.meta["property"],
+                    source=str(itf))
+    return loaded.model, report.trace
