@@ -39,12 +39,16 @@ from bftcheck.cli_common import (
     build_model,
     check_outputs,
     config_options,
+    junit_option,
     output_options,
     positive_int,
     positive_number,
+    print_junit,
     print_progress,
     print_trace,
     report_output_error,
+    trace_details,
+    write_junit,
     write_traces,
 )
 from bftcheck.memory import DEFAULT_SHARE
@@ -95,6 +99,10 @@ def cmd_check(args: argparse.Namespace) -> int:
                         and explicit and result.verdicts[p.name] == "not witnessed"]
     if explicit_witness and code == EXIT_OK:
         code = EXIT_VIOLATION
+    cases = [_junit_case(args, model, result, p.name, traces, first, explicit_witness)
+             for p in chosen]
+    error = error or write_junit(args, "check", vocabulary(model).describe_config(cfg), cases,
+                                 result.summary()["seconds"])
     if args.json:
         out = result.summary()
         out["config"] = cfg.to_dict()
@@ -126,6 +134,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         at = f" (depth {result.found_at[p.name]})" if p.name in result.found_at else ""
         print(f"  {p.name:<{width}}  {verdict}{at}")
     print_trace(args, model, first, error)
+    print_junit(args, error)
     verdict_line = {
         EXIT_OK: "all checked properties hold" if result.complete else
                  "every checked property was decided",
@@ -135,6 +144,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     final = report_output_error(error, code)
     print(f"result: {verdict_line} (exit {final})", flush=True)
     return final
+
+
+def _junit_case(args: argparse.Namespace, model: Any, result: Any, name: str,
+                traces: dict[str, Any], written: Any, explicit_witness: list[str]) -> Any:
+    from bftcheck.junit import verdict_case
+
+    verdict = result.verdicts[name]
+    if name in traces:
+        details = trace_details(args, model, traces[name], written)
+    elif name in explicit_witness:
+        details = f"{name} was asked for, and no reachable state witnesses it"
+    else:
+        details = f"no evidence either way: the search stopped ({result.stopped})"
+    return verdict_case(name, verdict, failed=name in traces or name in explicit_witness,
+                        at=result.found_at.get(name), details=details)
 
 
 def _engine_line(result: Any) -> str:
@@ -406,6 +430,7 @@ def make_parser() -> Parser:
                    help="continue the run checkpointed in DIR, with its configuration and "
                         "properties; it ends as the uninterrupted run would")
     output_options(c)
+    junit_option(c)
     c.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     c.set_defaults(func=cmd_check)
     cli_fuzz.add_parser(sub)

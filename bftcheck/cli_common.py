@@ -63,6 +63,44 @@ def output_options(p: argparse.ArgumentParser, trace: str = "the counterexample"
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
 
+def junit_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--junit", metavar="FILE",
+                   help="also write the verdicts as JUnit XML (a test case per property)")
+
+
+def write_junit(args: argparse.Namespace, command: str, config: str, cases: list[Any],
+                seconds: float) -> OutputError | None:
+    """--junit, after the work; a failed write is returned like write_traces'."""
+    if not getattr(args, "junit", None):
+        return None
+    from bftcheck import junit
+
+    try:
+        junit.write(args.junit, command, config, cases, seconds)
+    except OutputError as exc:
+        return exc
+    return None
+
+
+def print_junit(args: argparse.Namespace, error: OutputError | None) -> None:
+    if getattr(args, "junit", None) and error is None:
+        print(f"JUnit report written to {args.junit}")
+
+
+def trace_details(args: argparse.Namespace, model: Any, trace: Any, written: Any) -> str:
+    """A failure's text: the story, and the trace files when this trace is the
+    one --trace-out and --trace-html wrote."""
+    from bftcheck.trace import render
+
+    lines = [render(model, trace)]
+    if trace is written and getattr(args, "trace_out", None):
+        lines.append(f"ITF trace: {args.trace_out} (check it with 'bftcheck replay "
+                     f"{args.trace_out}')")
+    if trace is written and getattr(args, "trace_html", None):
+        lines.append(f"HTML trace: {args.trace_html}")
+    return "\n".join(lines)
+
+
 def parse_powers(text: str, flag: str = "--powers") -> tuple[int, ...]:
     from bftcheck.model.config import shown
 

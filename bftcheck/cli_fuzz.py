@@ -12,11 +12,15 @@ from bftcheck.cli_common import (
     build_model,
     check_outputs,
     config_options,
+    junit_option,
     positive_int,
     positive_number,
+    print_junit,
     print_trace,
     report_output_error,
     seed_int,
+    trace_details,
+    write_junit,
     write_traces,
 )
 from bftcheck.model.config import ConfigError
@@ -87,9 +91,12 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         code = EXIT_INCOMPLETE
     else:
         code = EXIT_OK
-    final = EXIT_USAGE if error else code  # the write's one line comes last
     verdicts = {p: ("violated" if trace is not None and p == out.violated else "unknown")
                 for p in chosen}
+    cases = [_junit_case(args, model, trace, p, code, out) for p in chosen]
+    error = error or write_junit(args, "fuzz", vocabulary(model).describe_config(cfg), cases,
+                                 out.seconds)
+    final = EXIT_USAGE if error else code  # the write's one line comes last
     rerun = f"bftcheck fuzz {shlex.join(_rerun_args(args))}"
     if args.json:
         print(json.dumps({
@@ -122,6 +129,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     print(f"search: {status}: {out.examples:,} examples ({out.steps:,} steps, "
           f"{out.distinct_states:,} distinct final states{shrink}), {out.seconds:.1f} s",
           flush=True)
+    print_junit(args, error)
     if unconfirmed:
         print(f"result: the run that violated {out.violated} did not replay on the model, "
               f"so nothing is claimed; the work is incomplete (exit {final})")
@@ -155,6 +163,21 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
                f"({out.stopped.rsplit(': ', 1)[-1]})")
     print(f"result: violated: {out.violated} {how} (exit {final})", flush=True)
     return report_output_error(error, code)
+
+
+def _junit_case(args: argparse.Namespace, model: Any, trace: Any, name: str, code: int,
+                out: Any) -> Any:
+    """Fuzzing proves nothing: a property it did not violate passes only as far
+    as the exit code does, with what was tried; an incomplete run is unknown."""
+    from bftcheck.junit import Case
+
+    if trace is not None and name == out.violated:
+        return Case(name, "failed", f"violated (depth {len(trace)})",
+                    trace_details(args, model, trace, trace))
+    if code == EXIT_INCOMPLETE:
+        return Case(name, "unknown", f"unknown: {out.interrupted or out.stopped}",
+                    f"no evidence either way after {out.examples:,} examples")
+    return Case(name, "passed", f"no violation in {out.examples:,} examples (not a proof)")
 
 
 def _machine(args: argparse.Namespace, model: Any, cfg: Any,
@@ -204,5 +227,6 @@ def add_parser(sub: Any) -> None:
     f.add_argument("--trace-out", metavar="FILE", help="write the shrunk trace as ITF JSON")
     f.add_argument("--trace-html", metavar="FILE", help="write the shrunk trace as HTML")
     f.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    junit_option(f)
     f.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     f.set_defaults(func=cmd_fuzz)

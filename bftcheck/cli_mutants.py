@@ -7,14 +7,22 @@ import json
 import sys
 from typing import Any
 
-from bftcheck.cli_common import positive_int, seed_int
-from bftcheck.outcome import EXIT_OK, EXIT_VIOLATION
+from bftcheck.cli_common import (
+    check_outputs,
+    junit_option,
+    positive_int,
+    report_output_error,
+    seed_int,
+    write_junit,
+)
+from bftcheck.outcome import EXIT_OK, EXIT_USAGE, EXIT_VIOLATION
 
 
 def cmd_mutants(args: argparse.Namespace) -> int:
     from bftcheck import matrix, stop
 
     engines = matrix.parse_engines(args.engines)
+    check_outputs(args)
 
     def progress(text: str) -> None:
         if not args.quiet:
@@ -24,6 +32,8 @@ def cmd_mutants(args: argparse.Namespace) -> int:
                          progress=progress, bmc_depth=args.bmc_depth)
     interrupted = stop.requested()
     code = matrix.outcome(rows, interrupted)
+    final = report_output_error(write_junit(args, "mutants", f"engines {','.join(engines)}",
+                                           matrix.junit_cases(rows), 0.0), code)
     failures, undecided = matrix.failures(rows), matrix.undecided(rows)
     finished = sum(1 for r in rows if all(c.undecided is None for c in r["cells"].values()))
     if args.json:
@@ -32,8 +42,8 @@ def cmd_mutants(args: argparse.Namespace) -> int:
                           "complete": interrupted is None and not undecided,
                           "stopped": interrupted, "rows_decided": finished,
                           "failures": failures, "undecided": undecided,
-                          "exit_code": code}), flush=True)
-        return code
+                          "exit_code": final}), flush=True)
+        return final
     print(matrix.render(rows, engines))
     if code == EXIT_OK:
         verdict = "every mutant caught by every engine; the real protocol stays clean"
@@ -46,8 +56,10 @@ def cmd_mutants(args: argparse.Namespace) -> int:
             verdict += "; failures so far: " + ", ".join(failures)
     else:
         verdict = f"INCOMPLETE: {len(undecided)} cells undecided: " + ", ".join(undecided)
-    print(f"result: {verdict} (exit {code})", flush=True)
-    return code
+    if getattr(args, "junit", None) and final != EXIT_USAGE:
+        print(f"JUnit report written to {args.junit}")
+    print(f"result: {verdict} (exit {final})", flush=True)
+    return final
 
 
 def add_parser(sub: Any) -> None:
@@ -62,4 +74,5 @@ def add_parser(sub: Any) -> None:
                     help="fuzzing seed, a whole number >= 0 (default 1)")
     mu.add_argument("--json", action="store_true", help="one JSON object on stdout")
     mu.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    junit_option(mu)
     mu.set_defaults(func=cmd_mutants)

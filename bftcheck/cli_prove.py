@@ -6,9 +6,15 @@ import argparse
 import json
 from typing import Any
 
-from bftcheck.cli_common import parse_powers
+from bftcheck.cli_common import (
+    check_outputs,
+    junit_option,
+    parse_powers,
+    report_output_error,
+    write_junit,
+)
 from bftcheck.model.config import Config, ConfigError, Origin
-from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
+from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, OutputError
 
 
 def _fraction(text: str) -> tuple[int, int]:
@@ -28,6 +34,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
         raise ConfigError(f"--mutant {args.mutant!r}: only weak-quorum changes the quorum "
                           f"threshold")
     threshold = q.WEAK if args.mutant == "weak-quorum" else q.TENDERMINT
+    check_outputs(args)
     if args.powers is None and args.faulty_power is not None:
         raise ConfigError("--faulty-power needs --powers (the validator set it is part of)")
     if args.powers is not None:
@@ -46,6 +53,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
         fraction = _fraction(args.faulty_below) if args.faulty_below else (1, 3)
         result = q.prove_parametric(threshold, fraction)
     code = EXIT_OK if result.proved else EXIT_INCOMPLETE if result.unknown else EXIT_VIOLATION
+    code = report_output_error(_write_junit(args, result), code)
     if args.json:
         out = {"claim": result.claim, "proved": result.proved,
                "unknown": result.unknown or None, "exit_code": code}
@@ -58,29 +66,48 @@ def cmd_prove(args: argparse.Namespace) -> int:
         print(json.dumps(out))
         return code
     print(f"bftcheck prove quorum: {result.claim}")
+    if getattr(args, "junit", None) and code != EXIT_USAGE:
+        print(f"JUnit report written to {args.junit}")
     if result.proved:
-        print("result: proved: Z3 shows that no counterexample exists (exit 0)")
+        print(f"result: proved: Z3 shows that no counterexample exists (exit {code})")
         return code
     if result.unknown:
         print(f"result: unknown: Z3 answered neither proof nor counterexample "
               f"({result.unknown}) (exit {code})")
         return code
+    print("\n".join(_counterexample(result)))
+    print(f"result: refuted (exit {code})")
+    return code
 
+
+def _counterexample(result: Any) -> list[str]:
+    """Two quorums whose common validators may all be faulty."""
     def members(idx: list[int]) -> str:
         names = ", ".join(f"p{i + 1}" for i in idx)
         return f"{{{names}}} (power {sum(result.powers[i] for i in idx)})"
 
     total = sum(result.powers)
-    print("counterexample:")
-    print("  validators: " + ", ".join(f"p{i + 1}={p}" for i, p in enumerate(result.powers))
-          + f" (total {total})")
-    print(f"  quorum 1:   {members(result.quorum1)}")
-    print(f"  quorum 2:   {members(result.quorum2)}")
-    print(f"  faulty:     {members(result.faulty)}, at most {result.faulty_power} of faulty "
-          f"power: every validator in both quorums may be faulty, so both can be decided "
-          f"on with different values")
-    print("result: refuted (exit 1)")
-    return code
+    return ["counterexample:",
+            "  validators: " + ", ".join(f"p{i + 1}={p}" for i, p in enumerate(result.powers))
+            + f" (total {total})",
+            f"  quorum 1:   {members(result.quorum1)}",
+            f"  quorum 2:   {members(result.quorum2)}",
+            f"  faulty:     {members(result.faulty)}, at most {result.faulty_power} of faulty "
+            f"power: every validator in both quorums may be faulty, so both can be decided "
+            f"on with different values"]
+
+
+def _write_junit(args: argparse.Namespace, result: Any) -> OutputError | None:
+    from bftcheck.junit import Case
+
+    if result.proved:
+        case = Case("quorum-intersection", "passed", "proved")
+    elif result.unknown:
+        case = Case("quorum-intersection", "unknown", f"unknown ({result.unknown})")
+    else:
+        case = Case("quorum-intersection", "failed", "refuted",
+                    "\n".join(_counterexample(result)))
+    return write_junit(args, "prove", result.claim, [case], 0.0)
 
 
 def add_parser(sub: Any) -> None:
@@ -94,4 +121,5 @@ def add_parser(sub: Any) -> None:
                     help="without --powers: faulty power below this fraction (default 1/3)")
     pr.add_argument("--mutant", metavar="NAME", help="weak-quorum: prove with its threshold")
     pr.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    junit_option(pr)
     pr.set_defaults(func=cmd_prove)

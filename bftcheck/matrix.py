@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from bftcheck import stop
 from bftcheck.checker.bfs import DECIDED, Limits, check
@@ -249,6 +250,27 @@ def render(rows: list[dict], engines: list[str]) -> str:
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
     return "\n".join("  ".join(x.ljust(w) for x, w in zip(r, widths, strict=True)).rstrip()
                      for r in table)
+
+
+def junit_cases(rows: list[dict]) -> list[Any]:
+    """A JUnit case per cell an engine can judge ("mutant: engine"): an escape
+    or a failing control fails, an undecided cell is unknown."""
+    from bftcheck.junit import Case
+
+    cases = []
+    for row in rows:
+        for engine, cell in row["cells"].items():
+            name = f"{row['mutant']}: {engine}"
+            if cell.undecided is not None:
+                cases.append(Case(name, "unknown", f"undecided: {cell.undecided}"))
+            elif cell.caught is None:
+                continue  # the engine cannot judge the property this row breaks
+            elif cell.caught == row["control"]:
+                what = "the control row failed" if row["control"] else "the mutant escaped"
+                cases.append(Case(name, "failed", f"{what}: {cell.detail}"))
+            else:
+                cases.append(Case(name, "passed", cell.detail))
+    return cases
 
 
 def to_json(rows: list[dict]) -> list[dict]:

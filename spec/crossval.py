@@ -119,6 +119,29 @@ class Report:
         }
 
 
+def junit_cases(report: Report) -> list[Any]:
+    """Each compared row and each replay as a JUnit case: a disagreement or an
+    unconfirmed replay fails, a row or replay the stop left open is unknown."""
+    from bftcheck.junit import Case
+
+    cases = []
+    for r in report.rows:
+        said = f"bftcheck {r.ours}, TLC {r.theirs}"
+        if not r.decided:
+            cases.append(Case(r.what, "unknown", f"undecided: {said}"))
+        elif r.compared and not r.same:
+            cases.append(Case(r.what, "failed", f"the engines differ: {said}"))
+        else:
+            cases.append(Case(r.what, "passed", said))
+    for rp in report.replays:
+        name = f"replay {rp.direction}: {rp.prop}"
+        cases.append(Case(name, "passed" if rp.confirmed else "failed",
+                          f"{rp.steps} steps: {rp.detail}"))
+    cases += [Case(f"replay {direction}: {prop}", "unknown", f"not replayed ({report.stopped})")
+              for direction, prop in report.not_replayed]
+    return cases
+
+
 def _verdict(result: Result, name: str) -> str:
     at = f" ({result.found_at[name]})" if name in result.found_at else ""
     return result.verdicts[name] + at

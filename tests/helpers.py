@@ -119,3 +119,38 @@ def pictured(name: str, folder: Path) -> tuple[Any, Any]:
     report = replay(loaded.model, loaded.config, loaded.steps, loaded.meta["property"],
                     source=str(itf))
     return loaded.model, report.trace
+
+
+JUNIT_XSD = Path(__file__).resolve().parent / "shared" / "data" / "junit.xsd"
+
+
+def junit_report(path: Path) -> dict[str, Any]:
+    """A --junit file validated against the JUnit schema (tests/shared/data/
+    junit.xsd), as {"totals": (tests, failures, errors), "cases": {name:
+    (outcome, message, text)}}; outcome is passed, failure or error."""
+    import xml.etree.ElementTree as ET
+
+    import xmlschema
+
+    xmlschema.XMLSchema(str(JUNIT_XSD)).validate(str(path))  # raises when it does not
+    (suite,) = ET.parse(path).getroot().findall("testsuite")
+    cases = {}
+    for case in suite.findall("testcase"):
+        (problem,) = list(case) or [None]
+        cases[case.get("name")] = ("passed", None, None) if problem is None else (
+            problem.tag, problem.get("message"), problem.text)
+        assert problem is None or problem.get("type") == {"failure": "violation",
+                                                          "error": "unknown"}[problem.tag]
+    totals = tuple(int(suite.get(k)) for k in ("tests", "failures", "errors"))
+    assert totals == (len(cases), sum(c[0] == "failure" for c in cases.values()),
+                      sum(c[0] == "error" for c in cases.values()))
+    return {"totals": totals, "cases": cases}
+
+
+def assert_junit_matches_exit(report: dict[str, Any], code: int) -> None:
+    """A case fails exactly where exit 1 comes from, is an error where exit 3 does."""
+    _, failures, errors = report["totals"]
+    assert (code == 1) == (failures > 0)
+    assert (code == 0) == (failures == errors == 0)
+    if code == 3:
+        assert errors > 0

@@ -17,6 +17,7 @@ from bftcheck.model import TendermintModel
 from bftcheck.model.config import Config
 from bftcheck.spec import mc, tlc
 from bftcheck.trace import Step, Trace, from_path
+from helpers import assert_junit_matches_exit, junit_report
 
 ACCEPT_INVALID = ("--mutant", "accept-invalid")  # 56 states, validity violated at depth 6
 
@@ -271,3 +272,26 @@ def test_tlc_does_not_confirm_a_wrong_claim_or_a_foreign_run(tools) -> None:
     foreign = Trace(cfg, trace.steps[:3] + [Step("jump", trace.steps[0].state)], "validity")
     follow = tlc.check_trace(cfg, model, foreign, tools)
     assert not follow.confirmed and "cannot follow" in follow.detail
+
+
+def test_tlc_and_crossval_write_junit(capsys, tmp_path, monkeypatch) -> None:
+    report = tmp_path / "tlc.xml"
+    code, _, _ = run(capsys, "tlc", *ACCEPT_INVALID, "--quiet", "--junit", str(report))
+    got = junit_report(report)
+    assert code == 1 and got["cases"]["validity"][:2] == ("failure", "violated (depth 6)")
+    assert got["cases"]["validity"][2].startswith("Counterexample to validity: 6 steps")
+    assert_junit_matches_exit(got, code)
+    code, _, _ = run(capsys, "crossval", *ACCEPT_INVALID, "--quiet", "--junit", str(report))
+    got = junit_report(report)
+    assert code == 0 and got["totals"][1:] == (0, 0)
+    assert got["cases"]["distinct states"] == ("passed", None, None)
+    assert "replay TLC -> bftcheck: validity" in got["cases"]
+    real = mc.spec_text  # a twin that drifted (as above): the differing rows fail
+    monkeypatch.setattr(mc, "spec_text", lambda module: real(module).replace(
+        "THEN \\E v \\in ValidValues :", 'THEN \\E v \\in {"v0"} :'))
+    code, _, _ = run(capsys, "crossval", "--preset", "n4-f1", "--rounds", "1", "--quiet",
+                     "--junit", str(report))
+    got = junit_report(report)
+    assert code == 1 and got["cases"]["distinct states"][0] == "failure"
+    assert got["cases"]["distinct states"][1].startswith("the engines differ: bftcheck 1,242")
+    assert_junit_matches_exit(got, code)

@@ -1,0 +1,82 @@
+"""Results as JUnit XML (`--junit FILE` on every engine command), the format
+CI systems read: one test case per property (or per obligation, comparison or
+matrix cell), as the command's own verdicts decide it. A case fails exactly
+where the command's exit 1 comes from (a violation, a refuted proof, engines
+that disagree), is an error exactly where its exit 3 does (unknown: no
+evidence either way, never shown as passed), and passes otherwise. The
+elements and attributes are those the JUnit schema requires (the Ant/Jenkins
+XSD: testsuites > testsuite with properties, testcases, system-out and
+system-err); a failure's text is the trace's story and where its ITF was
+written."""
+
+from __future__ import annotations
+
+import socket
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+Outcome = Literal["passed", "failed", "unknown"]
+
+
+@dataclass
+class Case:
+    """A test case: `message` is its verdict in one line; `details` the failure's
+    or error's text (a story trace, the trace file's path)."""
+
+    name: str
+    outcome: Outcome
+    message: str
+    details: str = ""
+
+
+def verdict_case(name: str, verdict: str, failed: bool | None = None, at: int | None = None,
+                 details: str = "") -> Case:
+    """A case from a search verdict (holds, violated, witnessed, not witnessed,
+    unknown, ...): violated fails, unknown is an error; `failed` overrides the
+    failure (an explicitly asked witness that is not witnessed fails)."""
+    message = verdict + (f" (depth {at})" if at is not None else "")
+    if failed if failed is not None else verdict == "violated":
+        return Case(name, "failed", message, details)
+    if verdict == "unknown" or verdict.startswith("not checked"):
+        return Case(name, "unknown", message, details)
+    return Case(name, "passed", message)
+
+
+def render(command: str, config: str, cases: list[Case], seconds: float,
+           output: str = "") -> str:
+    """The XML document: one suite named after the command and configuration."""
+    failures = sum(c.outcome == "failed" for c in cases)
+    errors = sum(c.outcome == "unknown" for c in cases)
+    totals = {"tests": str(len(cases)), "failures": str(failures), "errors": str(errors),
+              "time": f"{seconds:.3f}"}
+    root = ET.Element("testsuites", {"name": "bftcheck", **totals})
+    suite = ET.SubElement(root, "testsuite", {
+        "name": f"bftcheck {command}", "package": "bftcheck", "id": "0",
+        "timestamp": datetime.now().replace(microsecond=0).isoformat(),
+        "hostname": socket.gethostname() or "localhost", **totals})
+    props = ET.SubElement(suite, "properties")
+    ET.SubElement(props, "property", {"name": "configuration", "value": config})
+    classname = f"bftcheck.{command}"
+    for case in cases:
+        element = ET.SubElement(suite, "testcase", {"name": case.name, "classname": classname,
+                                                    "time": "0"})
+        if case.outcome == "passed":
+            continue
+        tag, kind = ("failure", "violation") if case.outcome == "failed" else ("error", "unknown")
+        ET.SubElement(element, tag, {"message": case.message, "type": kind}).text = (
+            case.details or case.message)
+    ET.SubElement(suite, "system-out").text = output
+    ET.SubElement(suite, "system-err").text = ""
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"
+
+
+def write(path: str | Path, command: str, config: str, cases: list[Case], seconds: float,
+          output: str = "") -> None:
+    """Write atomically, like the trace files (bftcheck/outputs.py)."""
+    from bftcheck.outputs import write_atomic
+
+    write_atomic(path, render(command, config, cases, seconds, output), "JUnit report")
