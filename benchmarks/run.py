@@ -352,6 +352,7 @@ def main() -> None:
     lines += kept_section(out, "## Reductions")  # benchmarks/reductions.py
     lines += kept_section(out, "## Partial-order reduction probe")  # benchmarks/por_probe.py
     lines += kept_section(out, "## Ray")  # benchmarks/ray_scaling.py
+    lines += kept_section(out, "## Trace pictures")  # benchmarks/trace_pictures.py
     _write(out, "\n".join(lines) + "\n")
 
 

@@ -29,6 +29,7 @@ svg.chart .lane-faulty .lane-name { fill: #c22; }
 svg.chart .rule { stroke: #eee; } svg.chart rect.last { fill: #fff0f0; }
 svg.chart .n { fill: #666; } svg.chart .action { font-family: monospace; }
 svg.chart .network, svg.chart .split-name { fill: #236; font-weight: 600; }
+svg.chart .network { font-size: 12px; paint-order: stroke; stroke: #fff; stroke-width: 3px; }
 svg.chart .actor { fill: #111; }
 svg.chart .msg line { stroke-width: 1.1; } svg.chart .msg-ok line { stroke: #246; }
 svg.chart .msg-faulty line { stroke: #c22; stroke-dasharray: 4 2; }

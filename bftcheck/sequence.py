@@ -134,9 +134,10 @@ def _row(row: Row, xs: dict[str, float], width: float) -> str:
              f'<text x="34" y="{row.top + 15:.0f}" class="action">{escape(action)}</text>']
     if row.actor in xs:
         parts.append(f'<circle class="actor" cx="{xs[row.actor]}" cy="{row.top + 10:.0f}" r="4"/>')
-    elif row.actor == NETWORK:
-        parts.append(f'<text x="{GUTTER + 20}" y="{row.top + 15:.0f}" class="network">'
-                     f'{escape(row.action.split(":")[0])}</text>')
+    elif row.actor == NETWORK and xs:  # Split / Heal, across the lanes
+        middle = (min(xs.values()) + max(xs.values())) / 2
+        parts.append(f'<text x="{middle:.0f}" y="{row.top + 15:.0f}" text-anchor="middle" '
+                     f'class="network">{escape(row.action.split(":")[0])}</text>')
     y = row.top + 20
     for arrow in row.scene.arrows:
         parts.append(_arrow(arrow.sender, arrow.label, arrow.to, arrow.faulty, xs, y))

@@ -154,3 +154,26 @@ def assert_junit_matches_exit(report: dict[str, Any], code: int) -> None:
     assert (code == 0) == (failures == errors == 0)
     if code == 3:
         assert errors > 0
+
+
+def headless_chromium(width: int = 1400, height: int = 1000) -> Any:
+    """A Selenium session of headless Chromium (test_html_browser.py,
+    benchmarks/trace_pictures.py); LookupError with one line when Chromium or
+    its driver is not installed."""
+    import shutil
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary = next((p for p in map(shutil.which, ("chromium", "chromium-browser",
+                                                  "google-chrome")) if p), None)
+    driver = shutil.which("chromedriver")
+    if binary is None or driver is None:
+        raise LookupError("Chromium or chromedriver is not on PATH: install them "
+                          "(apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                f"--window-size={width},{height}"):
+        options.add_argument(arg)
+    return webdriver.Chrome(service=Service(driver), options=options)

@@ -6,37 +6,19 @@ installs them); without them these tests fail, saying so."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from helpers import PICTURED, pictured
+from helpers import PICTURED, headless_chromium, pictured
 
 pytestmark = pytest.mark.xdist_group("browser")
 
 
-def _browser_paths() -> tuple[str, str]:
-    binary = next((p for p in map(shutil.which, ("chromium", "chromium-browser",
-                                                  "google-chrome")) if p), None)
-    driver = shutil.which("chromedriver")
-    if binary is None or driver is None:
-        pytest.fail("Chromium or chromedriver is not on PATH: install them "
-                    "(apt-get install chromium chromium-driver) to run the browser tests")
-    return binary, driver
-
-
 @pytest.fixture(scope="module")
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    binary, driver = _browser_paths()
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1400,1000"):
-        options.add_argument(arg)
-    session = webdriver.Chrome(service=Service(driver), options=options)
+    try:
+        session = headless_chromium()
+    except LookupError as exc:
+        pytest.fail(str(exc))
     yield session
     session.quit()
 
