@@ -191,7 +191,7 @@ def _machine(args: argparse.Namespace, model: Any, cfg: Any,
         return args.max_steps or default_max_steps(cfg), None
     steps = args.max_steps or DEFAULT_STEPS
     slug = "".join(c if c.isalnum() else "_" for c in str(sorted(cfg.to_dict().items())))
-    return steps, machine_for_model(model, f"{cfg.name}_{slug}", chosen, steps)
+    return steps, machine_for_model(model, f"{cfg.name}_{slug}", chosen, steps, config=cfg)
 
 
 def _rerun_args(args: argparse.Namespace) -> list[str]:

@@ -8,7 +8,8 @@ In your own test suite::
     TestMyChain = machine_for(Config(powers=(3, 2, 2, 1, 1), byzantine=1, byz_budget=3)).TestCase
 """
 
+from bftcheck.fuzz.any_model import machine_for_model
 from bftcheck.fuzz.machine import PropertyViolation, machine_for
 from bftcheck.fuzz.runner import FuzzOutcome, fuzz
 
-__all__ = ["FuzzOutcome", "PropertyViolation", "fuzz", "machine_for"]
+__all__ = ["FuzzOutcome", "PropertyViolation", "fuzz", "machine_for", "machine_for_model"]

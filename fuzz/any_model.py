@@ -16,16 +16,25 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 
 from bftcheck.checker.interface import Model
 from bftcheck.checker.result import Path
-from bftcheck.fuzz.machine import PropertyViolation, add_rule
+from bftcheck.fuzz.machine import add_rule, violated
 
 DEFAULT_STEPS = 50
 OTHER = "other actors"
 
 
 def machine_for_model(model: Model, name: str, properties: list[str] | None = None,
-                      max_steps: int = DEFAULT_STEPS) -> type[RuleBasedStateMachine]:
-    """The machine class for `model`; `properties` restricts the checked `always`
-    properties (an unknown name is a ValueError, never a silent pass)."""
+                      max_steps: int = DEFAULT_STEPS, trace_out: str | None = None,
+                      config: Any = None) -> type[RuleBasedStateMachine]:
+    """The machine class for `model` (use `.TestCase` in a pytest/unittest
+    suite); `properties` restricts the checked `always` properties (an unknown
+    name is a ValueError, never a silent pass). As with machine_for, a
+    failure's report shows the shrunk run as a story, and with `trace_out` it
+    is also written there as ITF; `config` is the model's configuration the
+    trace names (default: the model's `cfg`)."""
+    config = config if config is not None else getattr(model, "cfg", None)
+    if config is None:
+        raise ValueError("machine_for_model: pass config=, the configuration the model was "
+                         "built from (its traces name it)")
     always = [p for p in model.properties() if p.kind == "always"]
     unknown = [n for n in properties or () if n not in {p.name for p in always}]
     if unknown:
@@ -69,8 +78,7 @@ def machine_for_model(model: Model, name: str, properties: list[str] | None = No
             for p in chosen:
                 holds = p.check(after) if p.scope == "state" else p.check(before, action, after)
                 if not holds:
-                    Machine.last_violation = p.name
-                    raise PropertyViolation(p.name)
+                    violated(Machine, self, p.name)
 
         @initialize(data=st.data())
         def start(self, data: Any) -> None:
@@ -79,8 +87,7 @@ def machine_for_model(model: Model, name: str, properties: list[str] | None = No
             self.state = inits[self.path.init]
             for p in chosen:
                 if p.scope == "state" and not p.check(self.state):
-                    Machine.last_violation = p.name
-                    raise PropertyViolation(p.name)
+                    violated(Machine, self, p.name)
 
         @precondition(lambda self: self.state is not None
                       and not any(self.options(a) for a in actors))
@@ -95,6 +102,9 @@ def machine_for_model(model: Model, name: str, properties: list[str] | None = No
         add_rule(Machine, actor, "actor_" + "".join(c if c.isalnum() else "_" for c in actor))
     Machine.__name__ = Machine.__qualname__ = name
     Machine.model = model  # type: ignore[attr-defined]
+    Machine.cfg = config  # type: ignore[attr-defined]
+    Machine.trace_out = trace_out  # type: ignore[attr-defined]
+    Machine.report_failures = True  # type: ignore[attr-defined]  # the CLI reports its own
     return Machine
 
 

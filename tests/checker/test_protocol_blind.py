@@ -18,6 +18,7 @@ ENGINE_MODULES = ["bftcheck.checker.interface", "bftcheck.checker.bfs",
                   "bftcheck.checker.ray_workers", "bftcheck.recipe",
                   # the trace formats, and how a model is loaded by reference
                   "bftcheck.trace", "bftcheck.itf", "bftcheck.html", "bftcheck.replay",
+                  "bftcheck.sequence", "bftcheck.junit",
                   "bftcheck.plugins", "bftcheck.inputs", "bftcheck.outputs"]
 PROTOCOL_PACKAGES = ("bftcheck.model", "bftcheck.model.config", "bftcheck.spec", "bftcheck.fuzz",
                      "bftcheck.presets", "bftcheck.cli")

@@ -145,3 +145,36 @@ def test_a_variant_a_plug_in_does_not_declare_is_refused_for_any_plug_in(monkeyp
     with pytest.raises(plugins.PluginError, match="bracha has no variant 'nope'"):
         plugins.configure(plugin, {"variant": "nope"}, "--mutant")
     assert plugins.configure(plugin, {}, "--set") is not None
+
+
+def test_the_pytest_entry_point_for_a_plug_in_tells_the_story_and_writes_the_trace(tmp_path):
+    """machine_for_model as a user's test file uses it: the broken variant's
+    failure shows the shrunk run as a story, and its ITF file replays."""
+    import subprocess
+    import sys
+    import textwrap
+
+    (tmp_path / "test_my_protocol.py").write_text(textwrap.dedent(f"""
+        from hypothesis import settings
+        from bftcheck import plugins
+        from bftcheck.fuzz.any_model import machine_for_model
+
+        REF = {REF!r}
+        plugin = plugins.load(REF)
+        config = plugins.configure(plugin, {{"variant": "quorum-off-by-one"}}, "test")
+        Broken = machine_for_model(plugins.build(plugin, REF, config), "Broken",
+                                   trace_out="broken.itf.json")
+        Broken.TestCase.settings = settings(max_examples=3000, stateful_step_count=40,
+                                            database=None, derandomize=True, deadline=None)
+        TestBroken = Broken.TestCase
+    """))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "-p", "no:xdist", "test_my_protocol.py"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert "1 failed" in proc.stdout and "agreement violated" in proc.stdout, proc.stdout
+    assert "Counterexample to agreement: " in proc.stdout
+    assert "trace written to broken.itf.json (ITF)" in proc.stdout
+    replayed = subprocess.run([sys.executable, "-m", "bftcheck.cli", "replay",
+                               "broken.itf.json"], cwd=tmp_path, capture_output=True, text=True)
+    assert replayed.returncode == 1, replayed.stdout + replayed.stderr
+    assert "result: violation confirmed (the trace claims agreement)" in replayed.stdout
