@@ -11,6 +11,7 @@ written."""
 
 from __future__ import annotations
 
+import re
 import socket
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -19,6 +20,13 @@ from pathlib import Path
 from typing import Literal
 
 Outcome = Literal["passed", "failed", "unknown"]
+# characters XML 1.0 cannot hold at all (a plug-in's names might have them)
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _text(value: str) -> str:
+    """`value` with the characters XML cannot hold written as \\xNN escapes."""
+    return NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
 
 
 @dataclass
@@ -58,17 +66,17 @@ def render(command: str, config: str, cases: list[Case], seconds: float,
         "timestamp": datetime.now().replace(microsecond=0).isoformat(),
         "hostname": socket.gethostname() or "localhost", **totals})
     props = ET.SubElement(suite, "properties")
-    ET.SubElement(props, "property", {"name": "configuration", "value": config})
+    ET.SubElement(props, "property", {"name": "configuration", "value": _text(config)})
     classname = f"bftcheck.{command}"
     for case in cases:
-        element = ET.SubElement(suite, "testcase", {"name": case.name, "classname": classname,
-                                                    "time": "0"})
+        element = ET.SubElement(suite, "testcase", {"name": _text(case.name),
+                                                    "classname": classname, "time": "0"})
         if case.outcome == "passed":
             continue
         tag, kind = ("failure", "violation") if case.outcome == "failed" else ("error", "unknown")
-        ET.SubElement(element, tag, {"message": case.message, "type": kind}).text = (
-            case.details or case.message)
-    ET.SubElement(suite, "system-out").text = output
+        ET.SubElement(element, tag, {"message": _text(case.message), "type": kind}).text = (
+            _text(case.details or case.message))
+    ET.SubElement(suite, "system-out").text = _text(output)
     ET.SubElement(suite, "system-err").text = ""
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"

@@ -125,3 +125,12 @@ def test_the_schema_rejects_what_ci_systems_cannot_read(tmp_path):
         bad.write_text(broken)
         with pytest.raises(xmlschema.XMLSchemaValidationError):
             junit_report(bad)
+
+
+def test_characters_xml_cannot_hold_are_escaped_not_written(tmp_path):
+    """A plug-in's names or values may hold control characters; the report stays XML."""
+    report = tmp_path / "r.xml"
+    report.write_text(junit.render("check", "cfg\x01", [
+        junit.Case("odd\x02name", "failed", "violated\x1b", "story\x00text")], 0.0))
+    got = junit_report(report)
+    assert got["cases"] == {"odd\\x02name": ("failure", "violated\\x1b", "story\\x00text")}
