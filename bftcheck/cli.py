@@ -110,7 +110,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         out["found_at_depth"] = result.found_at
         out["trace"] = itf.to_itf(model, first) if first else None
         out["traces"] = {name: itf.to_itf(model, t) for name, t in traces.items()}
-        out["exit_code"] = report_output_error(error, code) if error else code
+        out["exit_code"] = EXIT_USAGE if error else code
         print(json.dumps(out))
         return report_output_error(error, code)
     s = result.summary()
@@ -141,9 +141,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         EXIT_VIOLATION: "violated: " + ", ".join(list(traces) or explicit_witness),
         EXIT_INCOMPLETE: "no violation found, but the search is incomplete",
     }[code]
-    final = report_output_error(error, code)
+    final = EXIT_USAGE if error else code
     print(f"result: {verdict_line} (exit {final})", flush=True)
-    return final
+    return report_output_error(error, code)  # the failed write's one line comes last
 
 
 def _junit_case(args: argparse.Namespace, model: Any, result: Any, name: str,

@@ -239,11 +239,27 @@ def _writable(path: str | None, flag: str = "--trace-out") -> None:
 
 
 def check_outputs(args: argparse.Namespace) -> None:
-    """Every output file flag of the command, checked before the work starts."""
+    """Every output file flag of the command, checked before the work starts:
+    each writable, no two the same file. A JUnit report left by an earlier run
+    is removed, so a run that ends without verdicts (a crash, a tool that
+    failed) never leaves an old report behind to be read as this one."""
+    from bftcheck.outputs import same_file
+
+    given: list[tuple[str, str]] = []
     for flag in ("trace_out", "trace_html", "html", "junit"):
         path = getattr(args, flag, None)
         if path is not None:
-            _writable(path, "--" + flag.replace("_", "-"))
+            name = "--" + flag.replace("_", "-")
+            _writable(path, name)
+            clash = next((other for other, p in given if same_file(p, path)), None)
+            if clash is not None:
+                raise OutputError(f"{clash} and {name} both name {path}: give each output "
+                                  f"its own file")
+            given.append((name, path))
+    if getattr(args, "junit", None):
+        from bftcheck.outputs import remove_stale
+
+        remove_stale(args.junit)
 
 
 def write_traces(args: argparse.Namespace, model: Any, trace: Any) -> OutputError | None:

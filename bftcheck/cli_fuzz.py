@@ -138,7 +138,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         if out.incomplete:
             print(f"result: no violation found in {out.examples:,} examples before the stop; "
                   f"the work is incomplete (exit {final})")
-            return final
+            return report_output_error(error, code)
         if timed_out:
             print(f"result: no violation found in {out.examples:,} of the budget's "
                   f"{args.max_examples:,} examples before the time limit; the work is "
@@ -148,7 +148,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
               f"({out.steps:,} steps, {out.distinct_states:,} distinct final states, "
               f"{out.seconds:.1f} s; {out.stopped}); fuzzing is not exhaustive, so this "
               f"is not a proof (exit {final})")
-        return final
+        return report_output_error(error, code)
     print_trace(args, model, trace, error)
     print()
     print(f"re-run: {rerun}")

@@ -11,6 +11,7 @@ from bftcheck.cli_common import (
     check_outputs,
     junit_option,
     positive_int,
+    print_junit,
     report_output_error,
     seed_int,
     write_junit,
@@ -32,8 +33,9 @@ def cmd_mutants(args: argparse.Namespace) -> int:
                          progress=progress, bmc_depth=args.bmc_depth)
     interrupted = stop.requested()
     code = matrix.outcome(rows, interrupted)
-    final = report_output_error(write_junit(args, "mutants", f"engines {','.join(engines)}",
-                                           matrix.junit_cases(rows), 0.0), code)
+    error = write_junit(args, "mutants", f"engines {','.join(engines)}",
+                        matrix.junit_cases(rows, interrupted), 0.0)
+    final = EXIT_USAGE if error else code  # the write's one line comes last
     failures, undecided = matrix.failures(rows), matrix.undecided(rows)
     finished = sum(1 for r in rows if all(c.undecided is None for c in r["cells"].values()))
     if args.json:
@@ -43,7 +45,7 @@ def cmd_mutants(args: argparse.Namespace) -> int:
                           "stopped": interrupted, "rows_decided": finished,
                           "failures": failures, "undecided": undecided,
                           "exit_code": final}), flush=True)
-        return final
+        return report_output_error(error, code)
     print(matrix.render(rows, engines))
     if code == EXIT_OK:
         verdict = "every mutant caught by every engine; the real protocol stays clean"
@@ -56,10 +58,9 @@ def cmd_mutants(args: argparse.Namespace) -> int:
             verdict += "; failures so far: " + ", ".join(failures)
     else:
         verdict = f"INCOMPLETE: {len(undecided)} cells undecided: " + ", ".join(undecided)
-    if getattr(args, "junit", None) and final != EXIT_USAGE:
-        print(f"JUnit report written to {args.junit}")
+    print_junit(args, error)
     print(f"result: {verdict} (exit {final})", flush=True)
-    return final
+    return report_output_error(error, code)
 
 
 def add_parser(sub: Any) -> None:

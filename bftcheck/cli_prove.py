@@ -10,6 +10,7 @@ from bftcheck.cli_common import (
     check_outputs,
     junit_option,
     parse_powers,
+    print_junit,
     report_output_error,
     write_junit,
 )
@@ -53,10 +54,11 @@ def cmd_prove(args: argparse.Namespace) -> int:
         fraction = _fraction(args.faulty_below) if args.faulty_below else (1, 3)
         result = q.prove_parametric(threshold, fraction)
     code = EXIT_OK if result.proved else EXIT_INCOMPLETE if result.unknown else EXIT_VIOLATION
-    code = report_output_error(_write_junit(args, result), code)
+    error = _write_junit(args, result)
+    final = EXIT_USAGE if error else code  # the write's one line comes last
     if args.json:
         out = {"claim": result.claim, "proved": result.proved,
-               "unknown": result.unknown or None, "exit_code": code}
+               "unknown": result.unknown or None, "exit_code": final}
         if code == EXIT_VIOLATION:
             out["counterexample"] = {
                 "powers": result.powers, "faulty_power": result.faulty_power,
@@ -64,20 +66,18 @@ def cmd_prove(args: argparse.Namespace) -> int:
                 "quorum2": [f"p{i + 1}" for i in result.quorum2],
                 "faulty": [f"p{i + 1}" for i in result.faulty]}
         print(json.dumps(out))
-        return code
+        return report_output_error(error, code)
     print(f"bftcheck prove quorum: {result.claim}")
-    if getattr(args, "junit", None) and code != EXIT_USAGE:
-        print(f"JUnit report written to {args.junit}")
+    print_junit(args, error)
     if result.proved:
-        print(f"result: proved: Z3 shows that no counterexample exists (exit {code})")
-        return code
-    if result.unknown:
+        print(f"result: proved: Z3 shows that no counterexample exists (exit {final})")
+    elif result.unknown:
         print(f"result: unknown: Z3 answered neither proof nor counterexample "
-              f"({result.unknown}) (exit {code})")
-        return code
-    print("\n".join(_counterexample(result)))
-    print(f"result: refuted (exit {code})")
-    return code
+              f"({result.unknown}) (exit {final})")
+    else:
+        print("\n".join(_counterexample(result)))
+        print(f"result: refuted (exit {final})")
+    return report_output_error(error, code)
 
 
 def _counterexample(result: Any) -> list[str]:

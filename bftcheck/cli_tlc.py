@@ -96,7 +96,7 @@ def cmd_tlc(args: argparse.Namespace) -> int:
     cases = [_tlc_case(args, model, out, n, first) for n in chosen]
     error = error or write_junit(args, "tlc", describe_config(cfg), cases,
                                  result.summary()["seconds"])
-    final = report_output_error(error, code)
+    final = EXIT_USAGE if error else code  # the write's one line comes last
     if args.json:
         summary = result.summary()
         summary.update(config=cfg.to_dict(), found_at_depth=result.found_at,
@@ -107,7 +107,7 @@ def cmd_tlc(args: argparse.Namespace) -> int:
         if out.stopped:
             summary["interrupted_run"] = out.runs + 1
         print(json.dumps(summary), flush=True)
-        return final
+        return report_output_error(error, code)
     s = result.summary()
     runs = f"{out.runs} TLC run{'s' if out.runs != 1 else ''}"
     workers = f"{args.workers} worker{'s' * (args.workers > 1)}"
@@ -140,7 +140,7 @@ def cmd_tlc(args: argparse.Namespace) -> int:
         verdict = (f"incomplete: {len(undecided)} of {len(chosen)} properties undecided "
                    f"({out.stopped})")
     print(f"result: {verdict} (exit {final})", flush=True)
-    return final
+    return report_output_error(error, code)
 
 
 def _tlc_case(args: argparse.Namespace, model: Any, out: Any, name: str, first: Any) -> Any:
@@ -175,12 +175,13 @@ def cmd_crossval(args: argparse.Namespace) -> int:
         code = EXIT_INCOMPLETE
     else:
         code = EXIT_OK if report.agree else EXIT_VIOLATION
-    code = report_output_error(write_junit(args, "crossval", describe_config(cfg),
-                                           crossval.junit_cases(report), 0.0), code)
+    error = write_junit(args, "crossval", describe_config(cfg), crossval.junit_cases(report),
+                        0.0)
+    final = EXIT_USAGE if error else code
     if args.json:
-        print(json.dumps({**report.to_json(), "config": cfg.to_dict(), "exit_code": code}),
+        print(json.dumps({**report.to_json(), "config": cfg.to_dict(), "exit_code": final}),
               flush=True)
-        return code
+        return report_output_error(error, code)
     print(f"bftcheck crossval: {describe_config(cfg)}")
     print(report.render())
     if not report.complete:
@@ -191,10 +192,9 @@ def cmd_crossval(args: argparse.Namespace) -> int:
             verdict += f"; differences so far: {', '.join(report.mismatches)}"
     else:
         verdict = "the engines agree" if report.agree else "the engines DISAGREE"
-    if getattr(args, "junit", None) and code != EXIT_USAGE:
-        print(f"JUnit report written to {args.junit}")
-    print(f"result: {verdict} (exit {code})", flush=True)
-    return code
+    print_junit(args, error)
+    print(f"result: {verdict} (exit {final})", flush=True)
+    return report_output_error(error, code)
 
 
 @_tlc_command

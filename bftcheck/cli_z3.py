@@ -22,7 +22,7 @@ from bftcheck.cli_common import (
     write_traces,
 )
 from bftcheck.model.config import Config, ConfigError
-from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
+from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, EXIT_VIOLATION
 
 
 def _run_engine(engine: Any, *args: Any, **kw: Any) -> Any:
@@ -119,13 +119,14 @@ def cmd_bmc(args: argparse.Namespace) -> int:
             return verdict_case(name, "violated", at=result.found[name],
                                 details=trace_details(args, model, traces[name], first))
         if result.stopped:  # no evidence beyond the depths checked
-            return Case(name, "unknown", f"unknown: {result.stopped} after depth "
-                        f"{result.depth}")
+            checked = (f"no violation up to depth {result.depth}" if result.depth >= 0
+                       else "nothing checked")
+            return Case(name, "unknown", f"unknown: {result.stopped}; {checked}")
         return Case(name, "passed", verdict(name))
 
     cases = [case(n) for n in chosen]
     error = error or write_junit(args, "bmc", describe_config(cfg), cases, result.seconds)
-    final = report_output_error(error, code)
+    final = EXIT_USAGE if error else code  # the write's one line comes last
 
     if args.json:
         out = {
@@ -145,7 +146,7 @@ def cmd_bmc(args: argparse.Namespace) -> int:
             "exit_code": final,
         }
         print(json.dumps(out), flush=True)
-        return final
+        return report_output_error(error, code)
     if result.complete:
         print(f"search: complete: no run has more than {result.depth} steps, so the "
               f"verdicts hold at every depth ({result.seconds:.2f} s)")
@@ -175,7 +176,7 @@ def cmd_bmc(args: argparse.Namespace) -> int:
     if code == EXIT_VIOLATION and result.stopped:
         line += f" (the search for the others is incomplete: {result.stopped})"
     print(f"result: {line} (exit {final})", flush=True)
-    return final
+    return report_output_error(error, code)
 
 
 def _invariant(sym: Any, names: list[str]) -> tuple[Any, list[str]]:
@@ -206,13 +207,16 @@ def _invariant(sym: Any, names: list[str]) -> tuple[Any, list[str]]:
 def _obligation_case(result: Any, name: str, decided: bool | None, model: Any,
                      trace: Any) -> Any:
     """An obligation as a JUnit case: FAILS fails (with the counterexample),
-    holds passes, anything else is unknown."""
+    holds passes, one left unchecked after a failure is skipped, anything else
+    is unknown."""
     from bftcheck.junit import Case
     from bftcheck.trace import render
 
     said = _obligation(result, name, decided)
     if said == "FAILS":
         return Case(name, "failed", f"{name} fails", render(model, trace) if trace else said)
+    if said == "not checked (an earlier obligation failed)":
+        return Case(name, "skipped", said)
     return Case(name, "passed" if said == "holds" else "unknown", said)
 
 
@@ -281,8 +285,8 @@ def cmd_induct(args: argparse.Namespace) -> int:
         summary = (f"proved: the invariant is inductive and implies "
                    f"{', '.join(chosen)}, so they hold at every depth")
     cases = [_obligation_case(result, name, ok, model, trace) for name, _, ok in rows]
-    final = report_output_error(
-        write_junit(args, "induct", describe_config(cfg), cases, result.seconds), code)
+    error = write_junit(args, "induct", describe_config(cfg), cases, result.seconds)
+    final = EXIT_USAGE if error else code
     if args.json:
         out = {
             "engine": "z3-induct",
@@ -305,7 +309,7 @@ def cmd_induct(args: argparse.Namespace) -> int:
             "exit_code": final,
         }
         print(json.dumps(out), flush=True)
-        return final
+        return report_output_error(error, code)
     for name, text, ok in rows:
         print(f"  {text:<40} {_obligation(result, name, ok)}")
     print(f"  ({result.seconds:.2f} s)")
@@ -320,10 +324,9 @@ def cmd_induct(args: argparse.Namespace) -> int:
         else:
             print(f"a state satisfying the invariant where {result.failed[8:]} fails:")
         print(render(model, trace))
-    if final == code and getattr(args, "junit", None):
-        print(f"JUnit report written to {args.junit}")
+    print_junit(args, error)
     print(f"result: {summary} (exit {final})", flush=True)
-    return final
+    return report_output_error(error, code)
 
 
 def _z3_timeout_option(p: argparse.ArgumentParser) -> None:

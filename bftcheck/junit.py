@@ -3,7 +3,9 @@ CI systems read: one test case per property (or per obligation, comparison or
 matrix cell), as the command's own verdicts decide it. A case fails exactly
 where the command's exit 1 comes from (a violation, a refuted proof, engines
 that disagree), is an error exactly where its exit 3 does (unknown: no
-evidence either way, never shown as passed), and passes otherwise. The
+evidence either way, never shown as passed), is skipped where another
+case's failure made it moot (an induction obligation after a failed one),
+and passes otherwise. The
 elements and attributes are those the JUnit schema requires (the Ant/Jenkins
 XSD: testsuites > testsuite with properties, testcases, system-out and
 system-err); a failure's text is the trace's story and where its ITF was
@@ -19,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-Outcome = Literal["passed", "failed", "unknown"]
+Outcome = Literal["passed", "failed", "unknown", "skipped"]
 # characters XML 1.0 cannot hold at all (a plug-in's names might have them)
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
@@ -58,8 +60,9 @@ def render(command: str, config: str, cases: list[Case], seconds: float,
     """The XML document: one suite named after the command and configuration."""
     failures = sum(c.outcome == "failed" for c in cases)
     errors = sum(c.outcome == "unknown" for c in cases)
+    skipped = sum(c.outcome == "skipped" for c in cases)
     totals = {"tests": str(len(cases)), "failures": str(failures), "errors": str(errors),
-              "time": f"{seconds:.3f}"}
+              "skipped": str(skipped), "time": f"{seconds:.3f}"}
     root = ET.Element("testsuites", {"name": "bftcheck", **totals})
     suite = ET.SubElement(root, "testsuite", {
         "name": f"bftcheck {command}", "package": "bftcheck", "id": "0",
@@ -72,6 +75,9 @@ def render(command: str, config: str, cases: list[Case], seconds: float,
         element = ET.SubElement(suite, "testcase", {"name": _text(case.name),
                                                     "classname": classname, "time": "0"})
         if case.outcome == "passed":
+            continue
+        if case.outcome == "skipped":  # not run, because of another case's failure
+            ET.SubElement(element, "skipped", {"message": _text(case.message)})
             continue
         tag, kind = ("failure", "violation") if case.outcome == "failed" else ("error", "unknown")
         ET.SubElement(element, tag, {"message": _text(case.message), "type": kind}).text = (

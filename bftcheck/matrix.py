@@ -252,9 +252,10 @@ def render(rows: list[dict], engines: list[str]) -> str:
                      for r in table)
 
 
-def junit_cases(rows: list[dict]) -> list[Any]:
+def junit_cases(rows: list[dict], interrupted: str | None = None) -> list[Any]:
     """A JUnit case per cell an engine can judge ("mutant: engine"): an escape
-    or a failing control fails, an undecided cell is unknown."""
+    or a failing control fails, an undecided cell is unknown. An interrupted
+    matrix claims nothing (exit 3, `outcome`): what failed so far is unknown."""
     from bftcheck.junit import Case
 
     cases = []
@@ -267,7 +268,11 @@ def junit_cases(rows: list[dict]) -> list[Any]:
                 continue  # the engine cannot judge the property this row breaks
             elif cell.caught == row["control"]:
                 what = "the control row failed" if row["control"] else "the mutant escaped"
-                cases.append(Case(name, "failed", f"{what}: {cell.detail}"))
+                if interrupted:
+                    cases.append(Case(name, "unknown", f"{what} so far, but the matrix was "
+                                      f"{interrupted}: {cell.detail}"))
+                else:
+                    cases.append(Case(name, "failed", f"{what}: {cell.detail}"))
             else:
                 cases.append(Case(name, "passed", cell.detail))
     return cases

@@ -74,6 +74,24 @@ def write_atomic(path: str | Path, text: str, what: str = "output") -> None:
                 pass
 
 
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two output paths name one file (links followed)."""
+    return _resolved(a) == _resolved(b)
+
+
+def remove_stale(path: str | Path) -> None:
+    """Remove the regular file at `path` if there is one (a report from an
+    earlier run); OutputError with one line if it cannot be removed."""
+    target = _resolved(path)
+    if not target.is_file():
+        return
+    try:
+        target.unlink()
+    except OSError as exc:
+        raise OutputError(f"could not remove the earlier report {path}: "
+                          f"{exc.strerror or exc}; remove it or choose another path") from None
+
+
 def _resolved(path: str | Path) -> Path:
     """The real path (symbolic links followed), so a rename lands where the link
     points; the file itself need not exist yet."""

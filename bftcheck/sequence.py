@@ -21,6 +21,7 @@ HEADER = 52
 ARROW_GAP = 13  # between the arrows of one row
 MARK_GAP = 15  # between the marks stacked on one lane
 ACTION_CHARS = 44  # longer actions are cut here (the whole text is the tooltip and the story)
+MARK_KINDS = ("note", "lock", "decide")
 BAND_COLOURS = ("#e3efff", "#fff0d9", "#e6f6e6", "#f3e6f6")
 
 
@@ -176,7 +177,8 @@ def _marks(marks: list[Mark], xs: dict[str, float], y: float) -> list[str]:
         stacked[mark.lane] += 1
         w = 7 * len(mark.text) + 10
         x = xs[mark.lane]
-        out.append(f'<g class="mark mark-{mark.kind}" data-lane="{escape(mark.lane)}">'
+        kind = mark.kind if mark.kind in MARK_KINDS else "note"  # a plug-in's text is no class
+        out.append(f'<g class="mark mark-{kind}" data-lane="{escape(mark.lane)}">'
                    f'<rect x="{x - w / 2:.0f}" y="{at - 10:.0f}" width="{w}" height="14" '
                    f'rx="4"/><text x="{x}" y="{at:.0f}" text-anchor="middle">'
                    f'{escape(mark.text)}</text></g>')

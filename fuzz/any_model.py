@@ -32,7 +32,7 @@ def machine_for_model(model: Model, name: str, properties: list[str] | None = No
     is also written there as ITF; `config` is the model's configuration the
     trace names (default: the model's `cfg`)."""
     config = config if config is not None else getattr(model, "cfg", None)
-    if config is None:
+    if config is None and trace_out is not None:
         raise ValueError("machine_for_model: pass config=, the configuration the model was "
                          "built from (its traces name it)")
     always = [p for p in model.properties() if p.kind == "always"]

@@ -208,7 +208,7 @@ def violated(machine: Any, run: Any, prop: str) -> NoReturn:
     (Hypothesis's final run), first the story of the run and, with the
     machine's `trace_out`, its ITF file."""
     machine.last_violation = prop
-    if getattr(machine, "report_failures", False) and _final_run():
+    if getattr(machine, "report_failures", False) and machine.cfg is not None and _final_run():
         from bftcheck import itf
         from bftcheck.trace import from_path, render
 

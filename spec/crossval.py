@@ -125,17 +125,20 @@ def junit_cases(report: Report) -> list[Any]:
     from bftcheck.junit import Case
 
     cases = []
+    differ = "failed" if report.complete else "unknown"  # an incomplete report claims nothing
     for r in report.rows:
         said = f"bftcheck {r.ours}, TLC {r.theirs}"
+        if not r.compared:
+            continue  # shown for information (times, completeness), not compared
         if not r.decided:
             cases.append(Case(r.what, "unknown", f"undecided: {said}"))
-        elif r.compared and not r.same:
-            cases.append(Case(r.what, "failed", f"the engines differ: {said}"))
+        elif not r.same:
+            cases.append(Case(r.what, differ, f"the engines differ: {said}"))
         else:
             cases.append(Case(r.what, "passed", said))
     for rp in report.replays:
         name = f"replay {rp.direction}: {rp.prop}"
-        cases.append(Case(name, "passed" if rp.confirmed else "failed",
+        cases.append(Case(name, "passed" if rp.confirmed else differ,
                           f"{rp.steps} steps: {rp.detail}"))
     cases += [Case(f"replay {direction}: {prop}", "unknown", f"not replayed ({report.stopped})")
               for direction, prop in report.not_replayed]

@@ -86,6 +86,8 @@ def test_every_engine_command_reports_what_its_exit_code_says(capsys, tmp_path, 
     if argv[0] == "induct" and code == 1:  # the failed obligation carries its counterexample
         failed = [c for c in got["cases"].values() if c[0] == "failure"]
         assert len(failed) == 1 and failed[0][2] != failed[0][1]
+        assert got["totals"][2] == 0  # the later ones are skipped: moot, not unknown
+        assert {c[0] for c in got["cases"].values()} <= {"passed", "failure", "skipped"}
 
 
 @pytest.mark.parametrize("argv", [
@@ -99,18 +101,47 @@ def test_an_unwritable_report_is_refused_before_the_work(capsys, argv):
     assert err.startswith("bftcheck: error: --junit /nonexistent/dir/r.xml")
 
 
-def test_a_write_failing_after_the_work_is_one_line_after_the_verdicts(capsys, tmp_path,
-                                                                       monkeypatch):
+FULL = "could not write the JUnit report to r.xml: no space left on device"
+
+
+@pytest.mark.parametrize("argv", [
+    ("check", "--preset", "n4-f2", "--quiet"), ("check", "--preset", "n4-f1", "--json"),
+    ("fuzz", "--max-examples", "5", "--db", "none", "--quiet"),
+    ("fuzz", "--preset", "n4-f2", "--max-examples", "300", "--db", "none", "--quiet"),
+    ("bmc", "--depth", "2"), ("bmc", "--depth", "2", "--json"), ("induct",),
+    ("prove", "quorum"), ("prove", "quorum", "--json"),
+    ("mutants", "--engines", "check", "--quiet"),
+])
+def test_a_write_failing_after_the_work_is_one_line_after_the_verdicts(tmp_path, monkeypatch,
+                                                                       argv):
+    """Verdicts first, then the one line, exit 2; the report is not claimed written."""
+    import contextlib
+    import io
+
+    from bftcheck.cli import main
+
     def full(*args, **kwargs):
-        raise OutputError("could not write the JUnit report to r.xml: no space left on device")
+        raise OutputError(FULL)
 
     monkeypatch.setattr(junit, "write", full)
-    code, out, err = run_cli(capsys, "check", "--preset", "n4-f2", "--quiet", "--junit",
-                             str(tmp_path / "r.xml"))
-    assert code == 2 and "agreement              violated (depth 7)" in out
-    assert "JUnit report written" not in out and out.rstrip().endswith("(exit 2)")
-    assert err == ("bftcheck: error: could not write the JUnit report to r.xml: no space "
-                   "left on device\n")
+    both = io.StringIO()
+    with contextlib.redirect_stdout(both), contextlib.redirect_stderr(both):
+        code = main([*argv, "--junit", str(tmp_path / "r.xml")])
+    lines = both.getvalue().splitlines()
+    assert code == 2 and lines[-1] == f"bftcheck: error: {FULL}"
+    assert both.getvalue().count(FULL) == 1 and "JUnit report written" not in both.getvalue()
+    said = lines[-2]
+    assert said.endswith("(exit 2)") or '"exit_code": 2' in said
+
+
+def test_outputs_must_be_distinct_files_and_an_old_report_is_removed(capsys, tmp_path):
+    code, out, err = run_cli(capsys, "check", "--junit", str(tmp_path / "x"), "--trace-out",
+                             str(tmp_path / "x"))
+    assert code == 2 and out == "" and "--trace-out and --junit both name" in err
+    old = tmp_path / "old.xml"
+    old.write_text("<testsuites/>")  # a passing report of an earlier run
+    code, _, _ = run_cli(capsys, "check", "--property", "no-such", "--junit", str(old))
+    assert code == 2 and not old.exists()  # never read again as this run's
 
 
 def test_the_schema_rejects_what_ci_systems_cannot_read(tmp_path):
@@ -134,3 +165,20 @@ def test_characters_xml_cannot_hold_are_escaped_not_written(tmp_path):
         junit.Case("odd\x02name", "failed", "violated\x1b", "story\x00text")], 0.0))
     got = junit_report(report)
     assert got["cases"] == {"odd\\x02name": ("failure", "violated\\x1b", "story\\x00text")}
+
+
+def test_an_interrupted_matrix_or_comparison_claims_no_failure():
+    """Exit 3 after an interrupt: what failed so far is unknown, not a failure."""
+    from bftcheck.matrix import Cell, junit_cases
+    from bftcheck.spec.crossval import Report, Row
+    from bftcheck.spec.crossval import junit_cases as compared
+
+    rows = [{"mutant": "no-lock", "control": False,
+             "cells": {"check": Cell("check", False, "agreement", None, 0.1, "escaped")}}]
+    assert [c.outcome for c in junit_cases(rows)] == ["failed"]
+    assert [c.outcome for c in junit_cases(rows, "interrupted (SIGINT)")] == ["unknown"]
+    report = Report(None, None, 1, rows=[Row("distinct states", "1", "2", True, False),
+                                         Row("seconds", "1", "2", False, False)])
+    assert [(c.name, c.outcome) for c in compared(report)] == [("distinct states", "failed")]
+    report.stopped = "interrupted (SIGINT)"
+    assert [c.outcome for c in compared(report)] == ["unknown"]
