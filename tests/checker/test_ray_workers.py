@@ -45,9 +45,9 @@ RAY = str(Path(sys.executable).with_name("ray")) \
     if Path(sys.executable).with_name("ray").exists() else "ray"
 
 
-def _free_port() -> int:
+def _free_port(first: int = 26400) -> int:
     # above Ray's default worker ports (10002-19999), which the head reserves
-    for port in range(26400, 26500):
+    for port in range(first, 26500):
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) != 0:
                 return port
@@ -66,8 +66,20 @@ def cluster():
         _end_head(head)
 
 
-def _start_head(env, cpus: int = 4) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+def _start_head(env, cpus: int = 4, attempts: int = 3) -> tuple[subprocess.Popen, str]:
+    """A head on a free port; a head that exits while starting (seen once in CI:
+    its GCS found the port taken) is started again on another port."""
+    for attempt in range(attempts):
+        try:
+            return _start_head_once(env, cpus, first_port=26400 + 20 * attempt)
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_head_once(env, cpus: int, first_port: int) -> tuple[subprocess.Popen, str]:
+    port = _free_port(first_port)
     head = subprocess.Popen(
         [RAY, "start", "--head", "--block", f"--port={port}", f"--num-cpus={cpus}",
          "--include-dashboard=false", "--disable-usage-stats",
