@@ -48,7 +48,9 @@ def verdict_case(name: str, verdict: str, failed: bool | None = None, at: int | 
     unknown, ...): violated fails, unknown is an error; `failed` overrides the
     failure (an explicitly asked witness that is not witnessed fails)."""
     message = verdict + (f" (depth {at})" if at is not None else "")
-    if failed if failed is not None else verdict == "violated":
+    if failed is None:
+        failed = verdict == "violated"
+    if failed:
         return Case(name, "failed", message, details)
     if verdict == "unknown" or verdict.startswith("not checked"):
         return Case(name, "unknown", message, details)
