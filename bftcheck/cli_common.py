@@ -46,6 +46,9 @@ def config_options(p: argparse.ArgumentParser) -> None:
                    help="network split patterns (see 'bftcheck list partitions')")
     g.add_argument("--max-partitions", metavar="E", type=int,
                    help="split/heal events per run (default 2 with --partitions)")
+    g.add_argument("--gst", metavar="ROUND", type=int,
+                   help="partial synchrony: the network is synchronous from this round of "
+                        "height 0 on (README, 'Liveness after GST and consensus latency')")
     g.add_argument("--mutant", metavar="NAME",
                    help="a known-unsafe variant (see 'bftcheck list mutants'); without "
                         "--preset/--config it runs on the mutant's own small configuration")
@@ -152,7 +155,7 @@ def build_config(args: argparse.Namespace) -> Config:
         changes["powers"] = parse_powers(args.powers)
         flags.add("powers")
     for key in ("byzantine", "byz_budget", "heights", "rounds", "values", "mutant",
-                "max_partitions"):
+                "max_partitions", "gst"):
         value = getattr(args, key)
         if value is not None:
             changes[key] = value
@@ -176,7 +179,7 @@ def build_config(args: argparse.Namespace) -> Config:
 
 # The flags that only Tendermint's configuration has.
 TENDERMINT_FLAGS = ("preset", "validators", "powers", "byzantine", "byz_budget", "heights",
-                    "rounds", "values", "partitions", "max_partitions")
+                    "rounds", "values", "partitions", "max_partitions", "gst")
 
 
 def build_model(args: argparse.Namespace) -> tuple[Any, Any]:

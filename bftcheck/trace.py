@@ -103,4 +103,9 @@ def render(model: Model, trace: Trace) -> str:
     end = conclusion(model, trace)
     if end is not None:
         lines.append(f"  {end}")
+    words = vocabulary(model)
+    if trace.kind == "violation" and trace.prop and words.explained(trace.prop):
+        views = [model.decode(st.state) for st in trace.steps]
+        lines.extend(f"  {line}" for line in words.verdict(
+            trace.prop, trace.config, views, trace.steps[-1].state))
     return "\n".join(lines)

@@ -123,7 +123,7 @@ def judge_graph(model: Model, successors: Callable[[bytes], tuple[list[bytes], l
         out = []
         for t in successors(s)[0]:
             w = space.index(t)
-            if graph.region[w]:
+            if graph.regions[i][w]:
                 out.append((w, prop.actor(s, t) if prop.actor else 0))
         return out
 
@@ -205,24 +205,26 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
     step_props = [p for p in properties if p.scope == "step"]
     found: dict[str, Path] = {}
     found_at: dict[str, int] = {}
+    cut: dict[str, Path] = {}  # liveness runs a bound of the model ended (inconclusive)
     pending_always = {p.name for p in properties if p.kind == "always"}
     pending_sometimes = {p.name for p in properties if p.kind == "sometimes"}
 
-    # Properties over the state graph share the first one's region and actor
-    # (interface.py); the recorder keeps one target flag per such property.
+    # Properties over the state graph each have their region and target; the
+    # recorder keeps the flags per property and the edges inside their union.
     graph = GraphRecorder(len(graph_props)) if graph_props else None
-    region = graph_props[0].region if graph_props else None
     pending_graph = {p.name for p in graph_props}
 
-    # recovery and fair-recovery share one target: evaluate each check once
+    # recovery and fair-recovery share one target and region: evaluate each once
     graph_checks = list({id(p.check): p.check for p in graph_props}.values())
     check_of = [graph_checks.index(p.check) for p in graph_props]
+    region_checks = list({id(p.region): p.region for p in graph_props}.values())
+    region_of = [region_checks.index(p.region) for p in graph_props]
 
     def judge_state(s: bytes, sid: int) -> None:
         if graph is not None:
             values = [bool(c(s)) for c in graph_checks]
-            graph.state(sid, bool(region(s)) if region else True,
-                        [values[k] for k in check_of])
+            inside = [region is None or bool(region(s)) for region in region_checks]
+            graph.state(sid, [inside[k] for k in region_of], [values[k] for k in check_of])
         for p in state_props:
             if p.name in found:
                 continue
@@ -285,19 +287,23 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
                 for j, k in enumerate(new):
                     judge_state(succ[k], first + j)
             if graph is not None and graph.region[sid]:
-                stuck = True
                 for k in range(len(succ)):
                     if graph.region[ids[k]]:
                         graph.edge(sid, ids[k])
-                        stuck = False
-                if stuck:
-                    # a terminal region state: no run from here reaches a target
-                    # unless it is one; a definite violation, found before the end
-                    for i, p in enumerate(graph_props):
-                        if p.name not in found and not graph.targets[i][sid]:
-                            found[p.name] = path_to(space, sid)
-                            found_at[p.name] = d
-                            pending_graph.discard(p.name)
+                for i, p in enumerate(graph_props):
+                    inside = graph.regions[i]
+                    if (inside[sid] and p.name not in found and not graph.targets[i][sid]
+                            and not any(inside[w] for w in ids)):
+                        # a terminal region state: no run from here reaches a
+                        # target; a definite violation, found before the end,
+                        # unless a bound of the model ended the run here
+                        if p.inconclusive is not None and p.inconclusive(s):
+                            cut.setdefault(p.name, path_to(space, sid))
+                            graph.targets[i][sid] = 1  # ends a run: not a violation
+                            continue
+                        found[p.name] = path_to(space, sid)
+                        found_at[p.name] = d
+                        pending_graph.discard(p.name)
             expanded += 1
             if expanded % check_every == 0:
                 now = time.perf_counter()
@@ -325,11 +331,15 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
             stopped, judged_graph = why, False
     complete = complete and judged_graph
     verdicts = _verdicts(properties, found, complete, judged_graph)
+    for name in cut:
+        if verdicts[name] == HOLDS:
+            verdicts[name] = UNKNOWN  # no violation, but a run was cut short
+    cut = {name: path for name, path in cut.items() if verdicts[name] == UNKNOWN}
     return Result(
         engine="check", verdicts=verdicts, complete=complete, distinct_states=len(space),
         generated_states=generated, depth=depth, seconds=time.perf_counter() - start,
         peak_rss_mib=peak_rss_mib(), collision_probability=collision_probability(len(space)),
         compiled_core=COMPILED and space.compiled,
         compiled_rules=bool(getattr(model, "compiled", False)), stopped=stopped, paths=found,
-        found_at=found_at,
+        found_at=found_at, cut=cut,
     )

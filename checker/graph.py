@@ -31,20 +31,28 @@ from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 
 class GraphRecorder:
-    """Per-state region/target flags and the region edges, filled during search."""
+    """Per-state region/target flags and the region edges, filled during search.
+    Each property has its own region (`regions[i]`); `region` is their union,
+    and an edge is recorded when both its ends lie in the union."""
 
     def __init__(self, properties: int = 1) -> None:
         self.region = bytearray()
+        self.regions = [bytearray() for _ in range(properties)]
         self.targets = [bytearray() for _ in range(properties)]
         self.src = array("i")
         self.dst = array("i")
 
-    def state(self, sid: int, in_region: bool, is_target: list[bool]) -> None:
+    def state(self, sid: int, in_region: bool | list[bool], is_target: list[bool]) -> None:
+        """Record state sid: whether it lies in the region (one flag for every
+        property, or one per property) and whether it is each one's target."""
         if sid != len(self.region):
             raise ValueError(f"states must be recorded in index order: got {sid}")
-        self.region.append(in_region)
-        for flags, t in zip(self.targets, is_target, strict=True):
-            flags.append(t)
+        flags = in_region if isinstance(in_region, list) else [in_region] * len(self.regions)
+        self.region.append(any(flags))
+        for own, inside in zip(self.regions, flags, strict=True):
+            own.append(inside)
+        for targets, t in zip(self.targets, is_target, strict=True):
+            targets.append(t)
 
     def edge(self, a: int, b: int) -> None:
         self.src.append(a)
@@ -53,11 +61,13 @@ class GraphRecorder:
 
 def _arrays(g: GraphRecorder,
             i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
-    region = np.frombuffer(bytes(g.region), dtype=np.uint8).astype(bool)
+    """Property i's region, targets, and the edges inside its region."""
+    region = np.frombuffer(bytes(g.regions[i]), dtype=np.uint8).astype(bool)
     target = np.frombuffer(bytes(g.targets[i]), dtype=np.uint8).astype(bool)
     src = np.frombuffer(g.src, dtype=np.int32)
     dst = np.frombuffer(g.dst, dtype=np.int32)
-    return region, target, src, dst, len(region)
+    inside = region[src] & region[dst]
+    return region, target, src[inside], dst[inside], len(region)
 
 
 def cannot_reach_target(g: GraphRecorder, i: int = 0) -> np.ndarray:

@@ -55,6 +55,8 @@ class Property:
     or weakly fair cycle without a target, where `actor(before, after)` names
     who took a step, each actor being weakly fair. Steps that leave the
     region (the environment's, e.g. a new split) are not part of these runs.
+    With `inconclusive`, a terminal state where it holds is not a violation,
+    but leaves the verdict unknown.
     """
 
     name: str
@@ -64,6 +66,10 @@ class Property:
     description: str
     region: Callable[[bytes], bool] | None = None
     actor: Callable[[bytes, bytes], int] | None = None
+    # "liveness" only: a terminal region state where this holds ends its run
+    # without evidence either way (a bound of the model, not the protocol, cut
+    # it); if one is reachable and no violation, the verdict is unknown.
+    inconclusive: Callable[[bytes], bool] | None = None
 
 
 class Model(Protocol):
@@ -178,6 +184,11 @@ class Vocabulary:
         """The violation of `prop` at the end of the trace, in sentences (none by
         default: the page states the property's description)."""
         return []
+
+    def explained(self, prop: str) -> bool:
+        """Whether the text trace of a counterexample to `prop` ends with its
+        `verdict` (by default only the HTML page shows it)."""
+        return False
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,9 @@ class Result:
                                                                 "off": {}})
     # on Ray: successors sent to other workers and kept, bytes and objects sent
     traffic: dict[str, int] | None = None
+    # liveness properties left unknown because a run ended inconclusively (a
+    # bound of the model cut it, Property.inconclusive): the first such run
+    cut: dict[str, Path] = field(default_factory=dict)
 
     @property
     def violated(self) -> list[str]:
@@ -85,4 +88,6 @@ class Result:
             "checkpoint": self.checkpoint,
             "reductions": self.reductions,
             "traffic": self.traffic,
+            **({"cut_by_bound": {p: len(path.steps) for p, path in self.cut.items()}}
+               if self.cut else {}),
         }

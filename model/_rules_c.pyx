@@ -85,6 +85,10 @@ cdef enum:
     M_UNVERIFIED_SYNC = 128
     M_REGOSSIP_ALL_HEIGHTS = 256
     M_IGNORE_LOCK_ROUND = 512
+    M_PROPOSE_ANY_VALUE = 1024
+    M_PREVOTE_NIL_ON_POL = 2048
+    M_SKIP_TIMEOUT_PRECOMMIT = 4096
+    M_FIRST_PROPOSAL_ONLY = 8192
 
 MUTANT_FLAGS = {None: 0, "weak-quorum": M_WEAK_QUORUM, "no-lock": M_NO_LOCK,
                 "decide-on-prevotes": M_DECIDE_ON_PREVOTES,
@@ -92,7 +96,11 @@ MUTANT_FLAGS = {None: 0, "weak-quorum": M_WEAK_QUORUM, "no-lock": M_NO_LOCK,
                 "accept-invalid": M_ACCEPT_INVALID, "decide-stays-in-height": M_DECIDE_STAYS,
                 "no-block-sync": M_NO_BLOCK_SYNC, "unverified-sync": M_UNVERIFIED_SYNC,
                 "regossip-all-heights": M_REGOSSIP_ALL_HEIGHTS,
-                "ignore-lock-round": M_IGNORE_LOCK_ROUND}
+                "ignore-lock-round": M_IGNORE_LOCK_ROUND,
+                "propose-any-value": M_PROPOSE_ANY_VALUE,
+                "prevote-nil-on-pol": M_PREVOTE_NIL_ON_POL,
+                "skip-timeout-precommit": M_SKIP_TIMEOUT_PRECOMMIT,
+                "first-proposal-only": M_FIRST_PROPOSAL_ONLY}
 
 
 # Minimal sets of Byzantine messages to draw: up to MAX_DRAWS sets of
@@ -124,6 +132,8 @@ cdef class Rules:
     cdef bftcheck_native_model entry
     cdef Draws* d1
     cdef Draws* d2
+    # Partial synchrony (synchrony.py): the GST round, or -1 for none.
+    cdef int gst
     # The network (network.py), set only for a partitioned layout: `shift` from a
     # correct message's value byte to its reach byte; the network state and
     # events bytes; per network state k, `peers[k * n + i]` (validator i's
@@ -152,6 +162,7 @@ cdef class Rules:
         self.total = lay.total
         self.budget = lay.cfg.byz_budget
         self.flags = MUTANT_FLAGS[mutant]
+        self.gst = -1 if lay.cfg.gst is None else lay.cfg.gst
         self.invalid = lay.invalid
         self.pmb = lay.proposal_mask_bytes
         self.pbits = lay.proposal_bits
@@ -385,6 +396,152 @@ cdef class Rules:
                     have += self.powers[ci]
         return self.skip(have)
 
+    # -- partial synchrony (synchrony.py) ----------------------------------------
+    cdef bint gst_passed(self, const unsigned char* s) noexcept nogil:
+        cdef int ci
+        if self.gst < 0:
+            return False
+        for ci in range(self.nc):
+            if s[self.local[ci] + HEIGHT] > 0 or s[self.local[ci] + ROUND] >= self.gst:
+                return True
+        return False
+
+    cdef inline bint in_sync(self, const unsigned char* s) noexcept nogil:
+        return self.gst_passed(s) and (not self.parted or s[self.net_at] == 0)
+
+    cdef inline bint timely(self, const unsigned char* s, int h, int r) noexcept nogil:
+        return self.gst >= 0 and (h > 0 or r >= self.gst) and self.in_sync(s)
+
+    cdef inline bint moved_past(self, const unsigned char* s, int cj, int h, int r) noexcept nogil:
+        cdef int hj = s[self.local[cj] + HEIGHT]
+        return hj > h or (hj == h and s[self.local[cj] + ROUND] > r)
+
+    cdef bint waits_for_votes(self, const unsigned char* s, int ci, int kind, int h, int r,
+                              Net tag) noexcept nogil:
+        cdef int cj, at
+        for cj in range(self.nc):
+            if cj == ci:
+                continue
+            at = self.vote_off(kind, cj, h, r)
+            if s[at]:
+                if Net is short:
+                    if not sees(s, at + self.shift, ci):
+                        return True
+            elif not self.moved_past(s, cj, h, r):
+                return True
+        return False
+
+    cdef bint held_quorum(self, const unsigned char* s, int kind, int h, int r, int code,
+                          int viewer, Net tag) noexcept nogil:
+        """for_value's "enough already": the messages in the state reach a quorum."""
+        cdef int have = 0, ci, bi, off
+        for ci in range(self.nc):
+            off = self.vote_off(kind, ci, h, r)
+            if s[off] == code:
+                if Net is short:
+                    if not sees(s, off + self.shift, viewer):
+                        continue
+                have += self.powers[ci]
+        for bi in range(self.nb):
+            if s[self.byz_off(kind, bi, h, r)] & (1 << code):
+                have += self.powers[self.nc + bi]
+        return self.quorum(have)
+
+    cdef inline bint usable(self, const unsigned char* s, int ci, int h, int r, int v) noexcept nogil:
+        """tendermint.py: usable_proposal (first-proposal-only, tendermint#2583)."""
+        cdef int mine
+        if not self.flags & M_FIRST_PROPOSAL_ONLY:
+            return True
+        mine = s[self.vote_off(0, ci, h, r)]
+        return mine == 0 or mine == NIL or mine == v
+
+    cdef bint pol_held(self, const unsigned char* s, int ci, int h, int r, Net tag) noexcept nogil:
+        cdef int pv[64]
+        cdef int pvr[64]
+        cdef int poff[64]
+        cdef int pbit[64]
+        cdef int np = self.proposals(s, h, r, pv, pvr, poff, pbit, ci, tag), i
+        for i in range(np):
+            if (poff[i] < 0 and self.valid(pv[i]) and self.usable(s, ci, h, r, pv[i])
+                    and self.held_quorum(s, 0, h, r, pv[i], ci, tag)):
+                return True
+        return False
+
+    cdef bint decision_held(self, const unsigned char* s, int ci, int h, Net tag) noexcept nogil:
+        cdef int pv[64]
+        cdef int pvr[64]
+        cdef int poff[64]
+        cdef int pbit[64]
+        cdef int kind = 0 if self.flags & M_DECIDE_ON_PREVOTES else 1, rd, np, i
+        for rd in range(self.R):
+            np = self.proposals(s, h, rd, pv, pvr, poff, pbit, ci, tag)
+            for i in range(np):
+                if (poff[i] < 0 and self.valid(pv[i])
+                        and self.held_quorum(s, kind, h, rd, pv[i], ci, tag)):
+                    return True
+        return False
+
+    cdef bint step_rule_held(self, const unsigned char* s, int ci, int h, int r,
+                             Net tag) noexcept nogil:
+        cdef int pv[64]
+        cdef int pvr[64]
+        cdef int poff[64]
+        cdef int pbit[64]
+        cdef int base = self.local[ci], step = s[base + STEP], np, i
+        if step == PROPOSE:
+            np = self.proposals(s, h, r, pv, pvr, poff, pbit, ci, tag)
+            for i in range(np):
+                if poff[i] < 0 and (pvr[i] == -1 or (
+                        pvr[i] < r and self.held_quorum(s, 0, h, pvr[i], pv[i], ci, tag))):
+                    return True
+            return False
+        if step == PREVOTE:
+            return self.pol_held(s, ci, h, r, tag) or self.held_quorum(s, 0, h, r, NIL, ci, tag)
+        return s[base + VALID_ROUND] - 1 < r and self.pol_held(s, ci, h, r, tag)
+
+    cdef bint propose_due(self, const unsigned char* s, int ci, int h, int r, Net tag) noexcept nogil:
+        cdef int q
+        if not self.timely(s, h, r):
+            return True
+        q = self.proposer(h, r)
+        if q < self.nc and not s[self.proposal_base + h * self.R + r]:
+            return self.moved_past(s, q, h, r)
+        return not self.step_rule_held(s, ci, h, r, tag)
+
+    cdef bint prevote_due(self, const unsigned char* s, int ci, int h, int r, Net tag) noexcept nogil:
+        if not self.timely(s, h, r):
+            return True
+        return not (self.waits_for_votes(s, ci, 0, h, r, tag)
+                    or self.step_rule_held(s, ci, h, r, tag))
+
+    cdef bint leaves_round(self, const unsigned char* s, int ci, int h, int r, Net tag) noexcept nogil:
+        """tendermint.py: leaves_round (line 47's trigger and, after GST, its timeout)."""
+        if not self.any_quorum(s, 1, h, r, ci, tag):
+            return False
+        if not self.timely(s, h, r):
+            return True
+        if self.flags & M_SKIP_TIMEOUT_PRECOMMIT:
+            return not self.decision_held(s, ci, h, tag)
+        return not (self.waits_for_votes(s, ci, 1, h, r, tag) or self.decision_held(s, ci, h, tag)
+                    or self.step_rule_held(s, ci, h, r, tag))
+
+    def synchronous(self, bytes state):
+        """Synchrony.synchronous: GST has passed and the network is whole."""
+        if PyBytes_GET_SIZE(state) != self.size:
+            raise ValueError("state of the wrong size")
+        return self.in_sync(<const unsigned char*>PyBytes_AS_STRING(state))
+
+    def decided_everything(self, bytes state):
+        """properties.decided_everything: every correct validator decided every height."""
+        if PyBytes_GET_SIZE(state) != self.size:
+            raise ValueError("state of the wrong size")
+        cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(state)
+        cdef int ci
+        for ci in range(self.nc):
+            if s[self.local[ci] + HEIGHT] != self.H:
+                return False
+        return True
+
     # -- building successors ---------------------------------------------------
     cdef inline void emit(self, const unsigned char* b, int kind, Net tag) noexcept nogil:
         if Net is short:
@@ -480,7 +637,7 @@ cdef class Rules:
         if self.proposer(h, r) != ci:
             self.emit(b, kind, tag)
             return
-        if b[base + VALID_VALUE]:
+        if b[base + VALID_VALUE] and not self.flags & M_PROPOSE_ANY_VALUE:
             b[at] = b[base + VALID_VALUE]
             if Net is short:
                 self.send(b, at, ci)
@@ -491,7 +648,8 @@ cdef class Rules:
             b[at] = v
             if Net is short:
                 self.send(b, at, ci)
-            b[self.proposal_vr_base + h * self.R + r] = b[base + VALID_ROUND]
+            b[self.proposal_vr_base + h * self.R + r] = \
+                0 if self.flags & M_PROPOSE_ANY_VALUE else b[base + VALID_ROUND]
             self.emit(b, kind, tag)
 
     cdef void decide_emit(self, unsigned char* b, int ci, int h, int v, int kind, Net tag) noexcept nogil:
@@ -563,6 +721,8 @@ cdef class Rules:
             v = pv[i]
             if not self.valid(v):
                 continue
+            if mode == 0 and not self.usable(s, ci, h, r, v):
+                continue
             seen = False
             for j in range(i):
                 if pv[j] == v:
@@ -625,6 +785,17 @@ cdef class Rules:
             for i in range(np):
                 v = pv[i]
                 vr = pvr[i]
+                if vr != -1 and self.flags & M_PREVOTE_NIL_ON_POL:
+                    # line 22 on a proposal with a validRound (tendermint/spec#37)
+                    vote = v if (self.valid(v) and (lr == -1 or lv == v)) else NIL
+                    self.d1.count = 1
+                    self.d1.lens[0] = 0
+                    if self.with_draws(s, poff[i], pbit[i], self.d1, 0):
+                        self.buf[prevote_at] = vote
+                        if Net is short:
+                            self.send(self.buf, prevote_at, ci)
+                        self.buf[base + STEP] = PREVOTE
+                        self.emit(self.buf, K_PREVOTE, tag)
                 if vr == -1:
                     ok = self.valid(v) and (lr == -1 or lv == v or (self.flags & M_NO_LOCK))
                     self.d1.count = 1
@@ -644,7 +815,7 @@ cdef class Rules:
                         self.send(self.buf, prevote_at, ci)
                     self.buf[base + STEP] = PREVOTE
                     self.emit(self.buf, K_PREVOTE, tag)
-            if self.proposer(h, r) != ci:
+            if self.proposer(h, r) != ci and self.propose_due(s, ci, h, r, tag):
                 memcpy(self.buf, s, self.size)
                 self.buf[prevote_at] = NIL
                 if Net is short:
@@ -664,14 +835,14 @@ cdef class Rules:
                     self.send(self.buf, precommit_at, ci)
                 self.buf[base + STEP] = PRECOMMIT
                 self.emit(self.buf, K_PRECOMMIT, tag)
-            if self.any_quorum(s, 0, h, r, ci, tag):
+            if self.any_quorum(s, 0, h, r, ci, tag) and self.prevote_due(s, ci, h, r, tag):
                 memcpy(self.buf, s, self.size)
                 self.buf[precommit_at] = NIL
                 if Net is short:
                     self.send(self.buf, precommit_at, ci)
                 self.buf[base + STEP] = PRECOMMIT
                 self.emit(self.buf, K_TIMEOUT_PREVOTE, tag)
-        if r + 1 < self.R and self.any_quorum(s, 1, h, r, ci, tag):
+        if r + 1 < self.R and self.leaves_round(s, ci, h, r, tag):
             memcpy(self.buf2, s, self.size)
             self.start_round_emit(self.buf2, ci, h, r + 1, K_TIMEOUT_PRECOMMIT, tag)
         for rr in range(self.R):
@@ -722,6 +893,8 @@ cdef class Rules:
         if s[self.events_at] >= self.max_events:
             return
         if s[self.net_at] == 0:
+            if self.gst_passed(s):
+                return  # no split from GST on
             for k in range(1, self.nsplits + 1):
                 memcpy(self.buf, s, self.size)
                 self.buf[self.net_at] = k
@@ -852,8 +1025,8 @@ cdef class Rules:
         if h >= self.H or s[base + ROUND] != self.R - 1:
             return False
         if self.parted:
-            return self.any_quorum(s, 1, h, self.R - 1, ci, parted)
-        return self.any_quorum(s, 1, h, self.R - 1, ci, plain)
+            return self.leaves_round(s, ci, h, self.R - 1, parted)
+        return self.leaves_round(s, ci, h, self.R - 1, plain)
 
     def recovered(self, bytes state):
         """The Recovery target: every correct validator decided every height (or is

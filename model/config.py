@@ -31,7 +31,7 @@ class ConfigError(InputError):
 # Config field -> the command-line flag's metavar (`--byz-budget M`).
 METAVARS = {"validators": "N", "powers": "P1,P2,...", "byzantine": "K", "byz_budget": "M",
             "heights": "H", "rounds": "R", "values": "V", "max_partitions": "E",
-            "partitions": "PATTERN[,PATTERN]", "mutant": "NAME"}
+            "partitions": "PATTERN[,PATTERN]", "mutant": "NAME", "gst": "ROUND"}
 
 
 @dataclass(frozen=True)
@@ -174,6 +174,9 @@ class Config:
     components: tuple[tuple[tuple[int, ...], ...], ...] = ()
     max_partitions: int = 0
     mutant: str | None = None
+    # Partial synchrony (model/tendermint.py, "Partial synchrony"): the round of
+    # height 0 from which the network is synchronous; None: asynchronous forever.
+    gst: int | None = None
     name: str = "custom"
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
@@ -221,6 +224,10 @@ class Config:
                 raise ConfigError(f"{o.pre(key)}{o.said(key, value)} is out of range: "
                                   f"{o.fix(key, f'from {lo} to {hi}')}")
         self._validate_network(o)
+        if self.gst is not None and not 0 <= self.gst < self.rounds:
+            raise ConfigError(f"{o.pre('gst')}{o.said('gst', self.gst)} is not a round of the "
+                              f"bound: {o.fix('gst', f'from 0 to {self.rounds - 1}')} "
+                              f"(rounds {self.rounds})")
         if self.mutant is not None and self.mutant not in MUTANTS:
             raise ConfigError(
                 f"{o.pre('mutant')}unknown mutant {shown(self.mutant)}{o.in_key('mutant')}: "
@@ -313,6 +320,8 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("extra")
+        if self.gst is None:  # asynchronous forever: recipes and traces as before GST existed
+            d.pop("gst")
         d["powers"] = list(self.powers)
         d["partitions"] = list(self.partitions)
         d["components"] = [[[f"p{i + 1}" for i in c] for c in split]
@@ -335,6 +344,7 @@ class Config:
             "partitions",
             "components",
             "max_partitions",
+            "gst",
         }
         unknown = sorted(set(data) - known)
         if unknown:
@@ -362,6 +372,8 @@ class Config:
         for key in ("byzantine", "byz_budget", "heights", "rounds", "values", "max_partitions"):
             if key in data:
                 kwargs[key] = _whole(data[key], key, source)
+        if data.get("gst") is not None:
+            kwargs["gst"] = _whole(data["gst"], "gst", source)
         if "mutant" in data:
             m = data["mutant"]
             if m is not None and not isinstance(m, str):

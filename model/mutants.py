@@ -53,6 +53,18 @@ _SPLIT = {"powers": (1, 1, 1, 1), "heights": 1, "rounds": 1, "values": 1, "byzan
 # For cross-validation (TLC on _SPLIT takes minutes): 3 validators, 2 heights.
 _SMALL_SPLIT = {**_SPLIT, "powers": (1, 1, 1), "heights": 2}
 
+# Termination after GST: 3 correct + 1 Byzantine, GST at round 1 (round 0
+# asynchronous, where a validator locks), and enough rounds that Algorithm 1
+# terminates on every run (synchrony.py, "The round bound"): 5 with a silent
+# Byzantine validator, 7 when it may send one message.
+_GST = {"powers": (1, 1, 1, 1), "byzantine": 1, "byz_budget": 0, "heights": 1, "rounds": 5,
+        "values": 2, "gst": 1}
+_GST_BYZ = {**_GST, "byz_budget": 1, "rounds": 7}
+# Why the Z3 rules and the TLA+ twin leave the liveness variants out.
+_NO_GST = (("z3", "partial synchrony (gst) and termination are judged only by the explicit "
+                  "checker: BMC has no maximal-run check"),
+           ("tla", "the twin has no partial synchrony (gst): TLC checks it asynchronous"))
+
 MUTANTS: dict[str, Mutant] = {
     m.name: m
     for m in (
@@ -139,6 +151,46 @@ MUTANTS: dict[str, Mutant] = {
             # 3 rounds: a lock in round 1 and an older proof-of-lock from round 0
             # re-proposed in round 2; safe with 2 rounds even with the mutant
             {**_small((2, 1, 1), 1), "rounds": 3},
+        ),
+        Mutant(
+            "propose-any-value",
+            "lines 14-16",
+            "the original Tendermint: a proposer proposes any value, never its validValue, and "
+            "a lock is released only by a later proof-of-lock (Cachin and Vukolic 2017; "
+            "tendermint#1047, #9251; fixed by validValue/validRound in PR #1142)",
+            "termination",
+            _GST,
+            left_out=_NO_GST,
+        ),
+        Mutant(
+            "prevote-nil-on-pol",
+            "lines 22 and 28-29",
+            "line 22 also applies to a proposal with a validRound, so a locked validator may "
+            "always prevote nil instead of taking the proof-of-lock rule (Dissecting "
+            "Tendermint; tendermint/spec#37, fixed in spec#38)",
+            "termination",
+            _GST_BYZ,
+            left_out=_NO_GST,
+        ),
+        Mutant(
+            "skip-timeout-precommit",
+            "lines 47-48 and 65-67",
+            "a validator leaves the round on 2f + 1 precommits at once, without waiting for "
+            "timeoutPrecommit (tendermint#1690, explained in #5009 and #7900; fixed in PR "
+            "#2493)",
+            "termination",
+            _GST,
+            left_out=_NO_GST,
+        ),
+        Mutant(
+            "first-proposal-only",
+            "line 36",
+            "a validator holds only the first proposal of a round it received, so under an "
+            "equivocating proposer it cannot record the value that gathered 2f + 1 prevotes "
+            "as its validValue (tendermint#2583)",
+            "termination",
+            _GST,
+            left_out=_NO_GST,
         ),
         Mutant(
             "regossip-all-heights",

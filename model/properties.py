@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from bftcheck.checker.interface import Action, Property
-from bftcheck.model.byzantine import PRECOMMIT_KIND
 from bftcheck.model.state import HEIGHT, LOCAL_FIELDS, LOCKED_VALUE, NIL, ROUND, Layout
 
 if TYPE_CHECKING:
@@ -200,7 +199,7 @@ def round_bounded(model: TendermintModel, s: bytes, ci: int) -> bool:
     b = lay.local[ci]
     h = s[b + HEIGHT]
     return (h < lay.H and s[b + ROUND] == lay.R - 1
-            and model.tally.any_quorum(s, PRECOMMIT_KIND, h, lay.R - 1, model._viewer(ci)))
+            and model.leaves_round(model._turn(s, ci, b, h)))
 
 
 def recovered(model: TendermintModel, s: bytes) -> bool:
@@ -267,12 +266,43 @@ def recovery_properties(model: TendermintModel) -> list[Property]:
     ]
 
 
+# -- termination after GST (model/synchrony.py) ----------------------------------
+def decided_everything(lay: Layout, s: bytes) -> bool:
+    """Every correct validator has decided every height."""
+    return all(s[b + HEIGHT] == lay.H for b in lay.local)
+
+
+def termination_properties(model: TendermintModel) -> list[Property]:
+    """Termination, on a configuration with GST: every maximal run of the
+    synchronous region ends with every correct validator decided. The rules
+    only ever move forward (rounds, steps, heights, the pool grow), so the
+    state graph has no cycles and a maximal run ends in a state with no step:
+    a violation is a reachable synchronous state with no step and someone
+    undecided; a state with no step that the round bound caused, before the
+    round in which Algorithm 1 guarantees a decision, makes the verdict
+    unknown (`inconclusive`, synchrony.cut_by_bound)."""
+    lay, fast = model.lay, model.fast
+    assert model.sync is not None
+    return [Property(
+        "termination",
+        "liveness",
+        "state",
+        fast.decided_everything if fast is not None else lambda s: decided_everything(lay, s),
+        "after GST, every run ends with every correct validator having decided every height",
+        region=fast.synchronous if fast is not None else model.sync.synchronous,
+        inconclusive=model.sync.cut_by_bound,
+        actor=lambda before, after: mover(lay, before, after),
+    )]
+
+
 def catalogue(model: TendermintModel) -> list[Property]:
     """The properties, checked by the compiled rules when they are built (the
     functions above are their reference; tests check that both agree)."""
     lay = model.lay
     fast = model.fast
     extra = recovery_properties(model) if lay.partitioned else []
+    if model.sync is not None:
+        extra += termination_properties(model)
     if fast is not None:
         return [
             Property(p.name, p.kind, p.scope, check, p.description)

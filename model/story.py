@@ -49,9 +49,16 @@ class TendermintVocabulary(Vocabulary):
 
     def verdict(self, prop: str, config: Any, views: list[dict[str, Any]],
                 last: bytes) -> list[str]:
+        if prop == "termination":
+            from bftcheck.model import livelock
+
+            return livelock.verdict(config, views, last)
         if prop not in ("agreement", "ledger-consistency", "accountability"):
             return []
         return fork_verdict(config, views, last)
+
+    def explained(self, prop: str) -> bool:
+        return prop == "termination"
 
     def itf_vars(self, config: Any) -> list[str] | None:
         return itf_view.variables(config)
@@ -244,6 +251,8 @@ def _accused(lay: Any, config: Any, last: bytes, h: int) -> list[str]:
 ENDINGS = {
     "recovery": "the network is whole, and from here no run (without a new split) reaches a "
                 "state where every correct validator has decided every height",
+    "termination": "after GST no step is enabled here, yet not every correct validator has "
+                   "decided every height: no decision can come",
     "fair-recovery": "the network is whole and no step is enabled, yet not every correct "
                      "validator has decided every height: a fair run that never recovers",
 }
@@ -257,6 +266,8 @@ def describe_config(cfg: Config) -> str:
     if cfg.partitioned:
         pats = list(cfg.partitions) + [f"{len(cfg.components)} explicit"] * bool(cfg.components)
         text += f", partitions {'+'.join(pats)} (at most {cfg.max_partitions} events)"
+    if cfg.gst is not None:
+        text += f", synchronous from round {cfg.gst} (GST)"
     if cfg.mutant:
         text += f", mutant {cfg.mutant}"
     return text

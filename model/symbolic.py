@@ -113,8 +113,10 @@ class SymbolicRules:
 
     def __init__(self, model: TendermintModel) -> None:
         from bftcheck.model.mutants import require
+        from bftcheck.model.synchrony import refuse_gst
 
         require("z3", VARIANTS, model.mutant)
+        refuse_gst("z3", model.cfg.gst)
         self.model = model
         self.lay = lay = model.lay
         self.net = model.net  # network.Network, or None without partitions

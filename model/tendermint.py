@@ -58,6 +58,7 @@ from bftcheck.model.state import (
     view,
 )
 from bftcheck.model.story import TendermintVocabulary
+from bftcheck.model.synchrony import Synchrony
 
 # The variants (model/mutants.py) these rules implement, at the `mutant ==`
 # comparisons below and in network.py; tests/model/test_variants.py checks this
@@ -65,7 +66,8 @@ from bftcheck.model.story import TendermintVocabulary
 VARIANTS = frozenset({"weak-quorum", "no-lock", "decide-on-prevotes", "unlock-on-new-round",
                       "accept-invalid", "decide-stays-in-height", "no-block-sync",
                       "unverified-sync", "regossip-all-heights",
-                      "ignore-lock-round"})
+                      "ignore-lock-round", "propose-any-value", "prevote-nil-on-pol",
+                      "skip-timeout-precommit", "first-proposal-only"})
 
 
 class _Turn(NamedTuple):
@@ -120,6 +122,8 @@ class TendermintModel:
             self.certifies: Callable[[int], bool] = lambda p: 3 * p > total_power
         else:
             self.certifies = quorum
+        # Partial synchrony (model/synchrony.py): the timeout guards after GST.
+        self.sync = Synchrony(self) if cfg.gst is not None else None
         # The compiled transcription of these rules, used for exploration when built.
         self.fast = compiled_rules(lay, self.mutant)
         self._native: NativeEntry | None = None
@@ -284,6 +288,8 @@ class TendermintModel:
         if s[lay.events] >= self.cfg.max_partitions:
             return
         if s[lay.net] == 0:
+            if self.sync is not None and not self.sync.splits_allowed(s):
+                return  # no split from GST on
             for k in range(1, len(lay.splits) + 1):
                 buf = bytearray(s)
                 buf[lay.net] = k
@@ -316,7 +322,7 @@ class TendermintModel:
             buf[b + LOCKED_ROUND] = 0
         if lay.proposer(h, r) != lay.correct[ci]:
             return [buf]  # line 21: the propose timeout is the TimeoutPropose action
-        if buf[b + VALID_VALUE]:  # lines 15-16
+        if buf[b + VALID_VALUE] and self.mutant != "propose-any-value":  # lines 15-16
             choices = (buf[b + VALID_VALUE],)
         else:  # line 18: getValue() may return any valid value
             choices = lay.valid_codes
@@ -324,7 +330,8 @@ class TendermintModel:
         for v in choices:  # line 19: broadcast <PROPOSAL, h, r, proposal, validRound>
             nb = bytearray(buf)
             self._send(nb, lay.proposal(h, r), v, lay.correct[ci])
-            nb[lay.proposal_vr(h, r)] = buf[b + VALID_ROUND]
+            nb[lay.proposal_vr(h, r)] = 0 if self.mutant == "propose-any-value" else \
+                buf[b + VALID_ROUND]  # the original Tendermint: no validRound to send
             out.append(nb)
         return out
 
@@ -408,11 +415,16 @@ class TendermintModel:
                      lay.precommit(ci, h, r))
 
     def _propose_steps(self, t: _Turn) -> Iterator[tuple[Action, bytes]]:
-        lay, tally, mutant, vname = self.lay, self.tally, self.mutant, self.lay.value_name
+        lay, tally, mutant = self.lay, self.tally, self.mutant
         s, ci, b, h, r = t.s, t.ci, t.b, t.h, t.r
         me, p, viewer, locked_value = t.me, t.p, t.viewer, t.locked_value
         locked_round, prevote_at = t.locked_round, t.prevote_at
         for v, vr, pdraw in self._proposals(s, h, r, viewer):
+            if vr != -1 and mutant == "prevote-nil-on-pol":
+                # tendermint/spec#37: line 22 also applies to a proposal with a
+                # validRound, so a locked validator may prevote nil on it
+                yield from self._prevote_on(t, v, vr, pdraw, [()], self.valid(v) and (
+                    locked_round == -1 or locked_value == v), 22)
             if vr == -1:
                 # lines 22-27
                 ok = self.valid(v) and (
@@ -432,21 +444,37 @@ class TendermintModel:
                 line = 28
             else:
                 continue
-            vote = v if ok else NIL
-            for pol in pol_draws:
-                buf = self._successor(s, (pdraw, pol))
-                if buf is None:
-                    continue
-                self._send(buf, prevote_at, vote, me)
-                buf[b + STEP] = PREVOTE
-                detail = f"h{h} r{r} {vname(vote)} on proposal {vname(v)} vr{vr}"
-                yield Action("Prevote", p, detail, line), bytes(buf)
-        if lay.proposer(h, r) != lay.correct[ci]:
+            yield from self._prevote_on(t, v, vr, pdraw, pol_draws, ok, line)
+        if lay.proposer(h, r) != lay.correct[ci] and (
+                self.sync is None or self.sync.propose_due(t)):
             # lines 57-60: OnTimeoutPropose (guarded by step = propose)
             buf = bytearray(s)
             self._send(buf, prevote_at, NIL, me)
             buf[b + STEP] = PREVOTE
             yield Action("TimeoutPropose", p, f"h{h} r{r}: prevote nil", 57), bytes(buf)
+
+    def _prevote_on(self, t: _Turn, v: int, vr: int, pdraw: Draw, pol_draws: list[Draw],
+                    ok: bool, line: int) -> Iterator[tuple[Action, bytes]]:
+        """Lines 24-27 or 30-33: prevote v if `ok`, else nil, on proposal (v, vr)."""
+        vote = v if ok else NIL
+        vname = self.lay.value_name
+        for pol in pol_draws:
+            buf = self._successor(t.s, (pdraw, pol))
+            if buf is None:
+                continue
+            self._send(buf, t.prevote_at, vote, t.me)
+            buf[t.b + STEP] = PREVOTE
+            detail = f"h{t.h} r{t.r} {vname(vote)} on proposal {vname(v)} vr{vr}"
+            yield Action("Prevote", t.p, detail, line), bytes(buf)
+
+    def usable_proposal(self, t: _Turn, v: int) -> bool:
+        """Whether this validator can use a proposal for v of its round in line
+        36. In the variant first-proposal-only (tendermint#2583) it holds only
+        the first proposal it received, the one it prevoted for."""
+        if self.mutant != "first-proposal-only":
+            return True
+        mine = t.s[t.prevote_at]
+        return mine in (0, NIL) or mine == v
 
     def _lock_steps(self, t: _Turn) -> Iterator[tuple[Action, bytes]]:
         tally, vname = self.tally, self.lay.value_name
@@ -455,7 +483,7 @@ class TendermintModel:
         # lines 36-43, "for the first time" in round r: validRound < r until it fires
         by_value: dict[int, list[Draw]] = {}
         for v, _vr, pdraw in self._proposals(s, h, r, viewer):
-            if self.valid(v):
+            if self.valid(v) and self.usable_proposal(t, v):
                 by_value.setdefault(v, []).append(pdraw)
         for v, pdraws in by_value.items():
             if () in pdraws:
@@ -492,23 +520,28 @@ class TendermintModel:
             buf[b + STEP] = PRECOMMIT
             yield Action("Precommit", p, f"h{h} r{r} nil on nil prevotes", 44), bytes(buf)
         # lines 34-35 and 61-64: OnTimeoutPrevote after 2f + 1 prevotes for anything
-        if tally.any_quorum(s, PREVOTE_KIND, h, r, viewer):
+        if tally.any_quorum(s, PREVOTE_KIND, h, r, viewer) and (
+                self.sync is None or self.sync.prevote_due(t)):
             buf = bytearray(s)
             self._send(buf, precommit_at, NIL, me)
             buf[b + STEP] = PRECOMMIT
             yield Action("TimeoutPrevote", p, f"h{h} r{r}: precommit nil", 61), bytes(buf)
 
     def _precommit_quorum_steps(self, t: _Turn) -> Iterator[tuple[Action, bytes]]:
-        tally = self.tally
         s, ci, h, r, p = t.s, t.ci, t.h, t.r, t.p
-        viewer = t.viewer
         # lines 47-48 and 65-67: OnTimeoutPrecommit after 2f + 1 precommits
-        if tally.any_quorum(s, PRECOMMIT_KIND, h, r, viewer):
+        if self.leaves_round(t):
             for nb in self._start_round(bytearray(s), ci, h, r + 1):
                 yield (
                     Action("TimeoutPrecommit", p, f"h{h} r{r}: start round {r + 1}", 65),
                     bytes(nb),
                 )
+
+    def leaves_round(self, t: _Turn) -> bool:
+        """OnTimeoutPrecommit may fire: its trigger (line 47, 2f + 1 precommits
+        of the round) holds and, after GST, its timeout is due."""
+        return self.tally.any_quorum(t.s, PRECOMMIT_KIND, t.h, t.r, t.viewer) and (
+            self.sync is None or self.sync.precommit_due(t))
 
     def _decide_steps(self, t: _Turn) -> Iterator[tuple[Action, bytes]]:
         lay, tally, mutant, vname = self.lay, self.tally, self.mutant, self.lay.value_name

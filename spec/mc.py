@@ -53,9 +53,11 @@ def supported(cfg: Config) -> Config:
     """`cfg` validated, if the twin implements its variant (VariantUnsupported
     otherwise: TLC would check the real protocol under the variant's name)."""
     from bftcheck.model.mutants import require
+    from bftcheck.model.synchrony import refuse_gst
 
     cfg = cfg.validated()
     require("tla", variants(), cfg.mutant)
+    refuse_gst("tla", cfg.gst)
     return cfg
 
 
