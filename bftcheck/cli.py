@@ -68,6 +68,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     check_outputs(args)
     budget = parse_size(args.max_memory) if args.max_memory is not None else default_budget()
     chosen = _chosen_properties(args, model, saved)
+    timed = _latency_property(args, chosen)
     reduction = _reduction(args, model, chosen, saved)
     place = _placement(args, cfg, chosen, manifest)
     if manifest:  # before any output: a checkpoint of another run is bad input
@@ -80,7 +81,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     result = check(model, chosen, Limits(args.max_states, args.max_seconds, budget,
                                          max_depth=args.max_depth),
                    progress=None if args.quiet else print_progress, place=place,
-                   reduction=reduction)
+                   reduction=reduction, latency=timed)
     traces, witnesses = {}, []
     for p in chosen:
         if p.name in result.paths and p.kind != "sometimes":
@@ -88,6 +89,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         elif p.name in result.paths:
             witnesses.append(p)
     first = next(iter(traces.values()), None)
+    if first is None and result.latency is not None:
+        # no counterexample: the trace files get the run of the worst latency
+        first = from_path(model, cfg, result.latency["worst_path"], None, kind="witness")
     if first is None and witnesses and (args.trace_out or args.trace_html):
         # no counterexample: the trace files get the first witness's run, shortest
         p = witnesses[0]
@@ -111,6 +115,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         out["trace"] = itf.to_itf(model, first) if first else None
         out["traces"] = {name: itf.to_itf(model, t) for name, t in traces.items()}
         out["exit_code"] = EXIT_USAGE if error else code
+        if timed is not None:
+            out["latency"] = _latency_report(cfg, result)
         print(json.dumps(out))
         return report_output_error(error, code)
     s = result.summary()
@@ -132,18 +138,85 @@ def cmd_check(args: argparse.Namespace) -> int:
     for p in chosen:
         verdict = result.verdicts[p.name]
         at = f" (depth {result.found_at[p.name]})" if p.name in result.found_at else ""
+        if p.name in result.cut:
+            at = f" ({_cut_text(result, p)})"
         print(f"  {p.name:<{width}}  {verdict}{at}")
+    if timed is not None:
+        _print_latency(cfg, result)
     print_trace(args, model, first, error)
     print_junit(args, error)
     verdict_line = {
         EXIT_OK: "all checked properties hold" if result.complete else
                  "every checked property was decided",
         EXIT_VIOLATION: "violated: " + ", ".join(list(traces) or explicit_witness),
-        EXIT_INCOMPLETE: "no violation found, but the search is incomplete",
+        EXIT_INCOMPLETE: "no violation found, but the search is incomplete" if not
+                         (result.complete and result.cut) else
+                         "no violation found, but a bound of the model cut a run short",
     }[code]
     final = EXIT_USAGE if error else code
     print(f"result: {verdict_line} (exit {final})", flush=True)
     return report_output_error(error, code)  # the failed write's one line comes last
+
+
+def _latency_property(args: argparse.Namespace, chosen: list[Any]) -> str | None:
+    """--latency: the property it measures (termination, which must be checked)."""
+    if not getattr(args, "latency", False):
+        return None
+    if args.model is not None:
+        raise UsageError("--latency measures Tendermint's consensus latency after GST: leave "
+                         "--model out")
+    if "termination" not in {p.name for p in chosen}:
+        raise UsageError("--latency measures the runs termination judges: check it too "
+                         "(--property termination), with --gst ROUND")
+    return "termination"
+
+
+def _latency_report(cfg: Any, result: Any) -> dict[str, Any] | None:
+    """The latency figures for JSON: rounds from GST and steps, worst and best."""
+    lat = result.latency
+    if lat is None:
+        return None
+
+    def at(measure: int) -> dict[str, int]:
+        h, r = divmod(measure, cfg.rounds)
+        return {"height": h, "round": r}
+
+    worst, best = at(lat["worst_measure"]), at(lat["best_measure"])
+    return {"gst": cfg.gst, "worst": {**worst, "rounds_from_gst": _rounds_after(cfg, worst),
+                                      "steps": lat["worst_steps"]},
+            "best": {**best, "rounds_from_gst": _rounds_after(cfg, best),
+                     "steps": lat["best_steps"]},
+            "runs_entering_gst": lat["entries"],
+            "worst_run_steps": len(lat["worst_path"].steps),
+            "worst_run_gst_at_step": lat["worst_entry_depth"]}
+
+
+def _rounds_after(cfg: Any, at: dict[str, int]) -> int | None:
+    """The rounds from the GST round through the round of the last decision
+    (height 0 only; 0 when every undecided validator was still before GST)."""
+    return max(0, at["round"] - cfg.gst + 1) if at["height"] == 0 else None
+
+
+def _print_latency(cfg: Any, result: Any) -> None:
+    report = _latency_report(cfg, result)
+    if report is None:
+        print("latency: not measured (termination does not hold, or no run reaches GST)")
+        return
+    for case in ("worst", "best"):
+        c = report[case]
+        k = c["rounds_from_gst"]
+        after = f" ({k} round{'s' if k != 1 else ''} from GST)" if k is not None else ""
+        print(f"latency, {case} case: every correct validator has decided by height "
+              f"{c['height']} round {c['round']}{after}; {c['steps']} steps from GST")
+    print(f"  over {report['runs_entering_gst']:,} states where runs reach GST; the worst run "
+          f"is {report['worst_run_steps']} steps, GST at step {report['worst_run_gst_at_step']}")
+
+
+def _cut_text(result: Any, prop: Any) -> str:
+    """Why a complete search leaves a liveness property unknown."""
+    depth = len(result.cut[prop.name].steps)
+    return (f"a run of {depth} steps was cut by a bound of the model, not ended by the "
+            f"protocol: {prop.cut_reason or 'raise the bound'}")
 
 
 def _junit_case(args: argparse.Namespace, model: Any, result: Any, name: str,
@@ -155,6 +228,9 @@ def _junit_case(args: argparse.Namespace, model: Any, result: Any, name: str,
         details = trace_details(args, model, traces[name], written)
     elif name in explicit_witness:
         details = f"{name} was asked for, and no reachable state witnesses it"
+    elif name in result.cut:
+        details = "no evidence either way: " + _cut_text(
+            result, next(p for p in model.properties() if p.name == name))
     else:
         details = f"no evidence either way: the search stopped ({result.stopped})"
     return verdict_case(name, verdict, failed=name in traces or name in explicit_witness,
@@ -222,6 +298,10 @@ def _chosen_properties(args: argparse.Namespace, model: Any,
     names = args.property or (saved or {}).get("properties")
     if names:
         unknown = [n for n in names if n not in catalogue]
+        if unknown and unknown[0] == "termination" and args.model is None:
+            raise ConfigError("property 'termination' is judged after GST, and this "
+                              "configuration has none: pass --gst ROUND (the round of height "
+                              "0 from which the network is synchronous)")
         if unknown and unknown[0] in PARTITION_ONLY and args.model is None:
             raise ConfigError(f"property {unknown[0]!r} is about recovery after a partition "
                               f"heals, and this configuration has no partitions: add "
@@ -408,6 +488,10 @@ def make_parser() -> Parser:
     c.add_argument("--max-memory", metavar="SIZE",
                    help="stop before the resident memory passes SIZE, e.g. 4G (default: "
                         f"{int(DEFAULT_SHARE * 100)}%% of the memory available at the start)")
+    c.add_argument("--latency", action="store_true",
+                   help="with --gst: measure consensus latency, the worst and best case over "
+                        "every run of the rounds and steps from GST until every correct "
+                        "validator has decided (checks termination; the worst run is the trace)")
     c.add_argument("--reduce", metavar="LIST",
                    help="state-space reductions: symmetry, or none (default: every reduction "
                         "sound for the chosen properties); counts are then the reduced graph's")

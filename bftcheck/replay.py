@@ -187,7 +187,8 @@ def _graph_fails(model: Model, p: Property, states: list[bytes], loop: int | Non
     if not region(last) or p.check(last):
         return False
     if p.kind == "liveness":
-        return not successors(last)
+        cut = p.inconclusive is not None and p.inconclusive(last)
+        return not successors(last) and not cut
     try:  # recovery: no target in the last state's future (within the region)
         return not reaches(last, successors, p.check, RECOVERY_SEARCH_LIMIT)
     except SearchTooLarge:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import resource
 import time
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -188,10 +189,13 @@ def _verdicts(properties: Sequence[Property], found: dict[str, Path], complete: 
 
 def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(),
           progress: Progress | None = None, progress_every: float = 1.0,
-          canonical: Callable[[bytes], bytes] | None = None) -> Result:
+          canonical: Callable[[bytes], bytes] | None = None,
+          latency: str | None = None) -> Result:
     """Explore every reachable state (within limits) and check `properties`;
     with `canonical`, store each state's representative instead (symmetry
-    reduction: paths then go through representatives, see symmetry.real_path)."""
+    reduction: paths then go through representatives, see symmetry.real_path).
+    With `latency` (a liveness property with a `measure`), also measure how
+    long its runs take when it holds (checker/latency.py)."""
     start = time.perf_counter()
     successors = successor_function(model)
     inits = model.init_states()
@@ -213,6 +217,9 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
     # recorder keeps the flags per property and the edges inside their union.
     graph = GraphRecorder(len(graph_props)) if graph_props else None
     pending_graph = {p.name for p in graph_props}
+    timed = next(i for i, p in enumerate(graph_props) if p.name == latency) \
+        if latency is not None else None
+    entries, measure = bytearray(), array("q")  # per state, for `latency`
 
     # recovery and fair-recovery share one target and region: evaluate each once
     graph_checks = list({id(p.check): p.check for p in graph_props}.values())
@@ -225,6 +232,11 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
             values = [bool(c(s)) for c in graph_checks]
             inside = [region is None or bool(region(s)) for region in region_checks]
             graph.state(sid, [inside[k] for k in region_of], [values[k] for k in check_of])
+            if timed is not None:
+                prop = graph_props[timed]
+                entries.append(sid < len(inits) and graph.regions[timed][sid])
+                measure.append(prop.measure(s) if prop.measure and graph.regions[timed][sid]
+                               else 0)
         for p in state_props:
             if p.name in found:
                 continue
@@ -286,6 +298,10 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
             if state_props or graph is not None:
                 for j, k in enumerate(new):
                     judge_state(succ[k], first + j)
+            if timed is not None and not graph.regions[timed][sid]:
+                for w in ids:  # a run enters the region here
+                    if graph.regions[timed][w]:
+                        entries[w] = 1
             if graph is not None and graph.region[sid]:
                 for k in range(len(succ)):
                     if graph.region[ids[k]]:
@@ -335,11 +351,35 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = Limits(
         if verdicts[name] == HOLDS:
             verdicts[name] = UNKNOWN  # no violation, but a run was cut short
     cut = {name: path for name, path in cut.items() if verdicts[name] == UNKNOWN}
+    timing = None
+    if timed is not None and verdicts[latency] == HOLDS:
+        timing = _latency(model, successors, space, graph, timed, entries, measure)
     return Result(
         engine="check", verdicts=verdicts, complete=complete, distinct_states=len(space),
         generated_states=generated, depth=depth, seconds=time.perf_counter() - start,
         peak_rss_mib=peak_rss_mib(), collision_probability=collision_probability(len(space)),
         compiled_core=COMPILED and space.compiled,
         compiled_rules=bool(getattr(model, "compiled", False)), stopped=stopped, paths=found,
-        found_at=found_at, cut=cut,
+        found_at=found_at, cut=cut, latency=timing,
     )
+
+
+def _latency(model: Model, successors: Any, space: StateSpace, graph: GraphRecorder, i: int,
+             entries: bytearray, measure: array) -> dict[str, Any] | None:
+    """The latency figures and the worst run as a Path from an initial state."""
+    from bftcheck.checker.latency import latency
+
+    figures = latency(graph, i, entries, measure)
+    if figures is None:
+        return None
+    path = path_to(space, figures.worst_run[0])
+    state = _state_at(model, successors, path)
+    for b in figures.worst_run[1:]:
+        succ, _ = successors(state)
+        k = next(k for k, t in enumerate(succ) if space.index(t) == b)
+        path.steps.append(k)
+        state = succ[k]
+    return {"worst_steps": figures.worst_steps, "best_steps": figures.best_steps,
+            "worst_measure": figures.worst_measure, "best_measure": figures.best_measure,
+            "entries": figures.entries, "worst_entry_depth": space.depth(figures.worst_run[0]),
+            "worst_path": path}

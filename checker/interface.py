@@ -70,6 +70,10 @@ class Property:
     # without evidence either way (a bound of the model, not the protocol, cut
     # it); if one is reachable and no violation, the verdict is unknown.
     inconclusive: Callable[[bytes], bool] | None = None
+    cut_reason: str = ""  # what to do about such a run, for the output
+    # "liveness" only: a number per state (e.g. the round reached) whose largest
+    # value along a run the latency report gives (checker/latency.py)
+    measure: Callable[[bytes], int] | None = None
 
 
 class Model(Protocol):

@@ -48,6 +48,9 @@ class Result:
     # liveness properties left unknown because a run ended inconclusively (a
     # bound of the model cut it, Property.inconclusive): the first such run
     cut: dict[str, Path] = field(default_factory=dict)
+    # with a latency measurement (bfs.check latency=): worst/best steps and
+    # measure over the runs, and the worst run as `worst_path`
+    latency: dict[str, Any] | None = None
 
     @property
     def violated(self) -> list[str]:

@@ -593,7 +593,8 @@ NO_LIMITS, ONE_WORKER = Limits(), Placement()
 
 def check(model: Model, properties: Sequence[Property], limits: Limits = NO_LIMITS,
           progress: Progress | None = None, progress_every: float = 1.0,
-          place: Placement = ONE_WORKER, reduction: Reduction = NONE) -> Result:
+          place: Placement = ONE_WORKER, reduction: Reduction = NONE,
+          latency: str | None = None) -> Result:
     """Explore every reachable state (within limits) and check `properties` on
     the compiled engine; graph properties, or a build without it, run on the
     reference loop (the result's `search_engine` says which ran, and why).
@@ -614,7 +615,8 @@ def check(model: Model, properties: Sequence[Property], limits: Limits = NO_LIMI
             what = "--ray" if place.ray else "--checkpoint and --resume"
             raise InputError(f"{what} need{'s' if place.ray else ''} the compiled engine, and "
                              f"this check runs on the reference loop: {why}")
-        result = bfs.check(model, properties, limits, progress, progress_every, canonical)
+        result = bfs.check(model, properties, limits, progress, progress_every, canonical,
+                           latency)
         result.search_engine = f"reference loop ({why})"
     else:
         result = Search(model, properties, limits, place, progress, progress_every,

@@ -514,6 +514,12 @@ cdef class Rules:
         return not (self.waits_for_votes(s, ci, 0, h, r, tag)
                     or self.step_rule_held(s, ci, h, r, tag))
 
+    cdef bint skip_due(self, const unsigned char* s, int ci, int h, int r, Net tag) noexcept nogil:
+        """Synchrony.skip_due: after GST, held rules of the round come first."""
+        if not self.timely(s, h, r):
+            return True
+        return not (self.decision_held(s, ci, h, tag) or self.step_rule_held(s, ci, h, r, tag))
+
     cdef bint leaves_round(self, const unsigned char* s, int ci, int h, int r, Net tag) noexcept nogil:
         """tendermint.py: leaves_round (line 47's trigger and, after GST, its timeout)."""
         if not self.any_quorum(s, 1, h, r, ci, tag):
@@ -848,6 +854,8 @@ cdef class Rules:
         for rr in range(self.R):
             np = self.proposals(s, h, rr, pv, pvr, poff, pbit, ci, tag)
             self.by_value_emit(s, ci, h, rr, step, 1, np, pv, poff, pbit, tag)
+        if r + 1 < self.R and not self.skip_due(s, ci, h, r, tag):
+            return
         for rr in range(r + 1, self.R):
             if self.round_skip(s, h, rr, ci, tag):
                 memcpy(self.buf2, s, self.size)

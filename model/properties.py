@@ -272,6 +272,13 @@ def decided_everything(lay: Layout, s: bytes) -> bool:
     return all(s[b + HEIGHT] == lay.H for b in lay.local)
 
 
+def round_reached(lay: Layout, s: bytes) -> int:
+    """The highest (height, round) an undecided correct validator is in, as
+    height * rounds + round: the latency report's measure of a run."""
+    return max((s[b + HEIGHT] * lay.R + s[b + ROUND] for b in lay.local
+                if s[b + HEIGHT] < lay.H), default=0)
+
+
 def termination_properties(model: TendermintModel) -> list[Property]:
     """Termination, on a configuration with GST: every maximal run of the
     synchronous region ends with every correct validator decided. The rules
@@ -291,6 +298,9 @@ def termination_properties(model: TendermintModel) -> list[Property]:
         "after GST, every run ends with every correct validator having decided every height",
         region=fast.synchronous if fast is not None else model.sync.synchronous,
         inconclusive=model.sync.cut_by_bound,
+        measure=lambda s: round_reached(lay, s),
+        cut_reason="the round bound ended it before the round in which Algorithm 1 "
+                   "guarantees a decision; raise --rounds",
         actor=lambda before, after: mover(lay, before, after),
     )]
 

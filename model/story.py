@@ -251,8 +251,8 @@ def _accused(lay: Any, config: Any, last: bytes, h: int) -> list[str]:
 ENDINGS = {
     "recovery": "the network is whole, and from here no run (without a new split) reaches a "
                 "state where every correct validator has decided every height",
-    "termination": "after GST no step is enabled here, yet not every correct validator has "
-                   "decided every height: no decision can come",
+    "termination": "after GST no step is enabled here within the round bound, yet not every "
+                   "correct validator has decided every height",
     "fair-recovery": "the network is whole and no step is enabled, yet not every correct "
                      "validator has decided every height: a fair run that never recovers",
 }

@@ -47,7 +47,10 @@ Why this is exactly the paper's assumption and hides nothing after GST:
   before a Byzantine message reached A is, in the model, the same timeout
   taken before the step that drew that message (the two steps touch
   different validators' variables and commute), so no interleaving is lost.
-* Round skips (line 55) and line 47 are upon rules: they stay unconstrained.
+* Round skips (line 55) and line 47 are upon rules, but after GST they come
+  after what the validator already holds of its round: the higher round's
+  messages come from a correct validator that left the round on a long
+  timeout, by when every message a correct validator had used reached all.
 * Once every message a step waits for is there, (b) only removes the
   timeout where the paper's timing makes an upon rule fire first.
 
@@ -226,6 +229,15 @@ class Synchrony:
         if not self.timely(t):
             return True
         return not (self._waits_for_votes(t, PREVOTE_KIND) or self._step_rule_held(t))
+
+    def skip_due(self, t: _Turn) -> bool:
+        """A round skip (line 55) may fire: after GST, what the validator already
+        holds of its round is used first. The messages of a higher round come
+        from a correct validator that left this round on a timeout, after every
+        message some correct validator had used by then reached everyone."""
+        if not self.timely(t):
+            return True
+        return not (self._decision_held(t) or self._step_rule_held(t))
 
     def precommit_due(self, t: _Turn) -> bool:
         """TimeoutPrecommit (line 65) may fire (its trigger, line 47, holds)."""

@@ -575,6 +575,8 @@ class TendermintModel:
         s, ci, h, r, p = t.s, t.ci, t.h, t.r, t.p
         viewer = t.viewer
         # lines 55-56: f + 1 messages of a higher round: skip to it
+        if self.sync is not None and not self.sync.skip_due(t):
+            return
         for rr in range(r + 1, lay.R):
             if tally.round_skip(s, h, rr, viewer):
                 for nb in self._start_round(bytearray(s), ci, h, rr):
