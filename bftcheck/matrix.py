@@ -185,7 +185,7 @@ def matrix(engines: list[str], max_examples: int = 10_000, seed: int = 1,
     return rows
 
 
-RECOVERY_PROPERTIES = ("recovery", "fair-recovery")
+RECOVERY_PROPERTIES = ("recovery", "fair-recovery", "termination")  # graph properties
 
 
 def failures(rows: list[dict]) -> list[str]:

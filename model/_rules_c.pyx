@@ -88,7 +88,6 @@ cdef enum:
     M_PROPOSE_ANY_VALUE = 1024
     M_PREVOTE_NIL_ON_POL = 2048
     M_SKIP_TIMEOUT_PRECOMMIT = 4096
-    M_FIRST_PROPOSAL_ONLY = 8192
 
 MUTANT_FLAGS = {None: 0, "weak-quorum": M_WEAK_QUORUM, "no-lock": M_NO_LOCK,
                 "decide-on-prevotes": M_DECIDE_ON_PREVOTES,
@@ -99,8 +98,7 @@ MUTANT_FLAGS = {None: 0, "weak-quorum": M_WEAK_QUORUM, "no-lock": M_NO_LOCK,
                 "ignore-lock-round": M_IGNORE_LOCK_ROUND,
                 "propose-any-value": M_PROPOSE_ANY_VALUE,
                 "prevote-nil-on-pol": M_PREVOTE_NIL_ON_POL,
-                "skip-timeout-precommit": M_SKIP_TIMEOUT_PRECOMMIT,
-                "first-proposal-only": M_FIRST_PROPOSAL_ONLY}
+                "skip-timeout-precommit": M_SKIP_TIMEOUT_PRECOMMIT}
 
 
 # Minimal sets of Byzantine messages to draw: up to MAX_DRAWS sets of
@@ -447,14 +445,6 @@ cdef class Rules:
                 have += self.powers[self.nc + bi]
         return self.quorum(have)
 
-    cdef inline bint usable(self, const unsigned char* s, int ci, int h, int r, int v) noexcept nogil:
-        """tendermint.py: usable_proposal (first-proposal-only, tendermint#2583)."""
-        cdef int mine
-        if not self.flags & M_FIRST_PROPOSAL_ONLY:
-            return True
-        mine = s[self.vote_off(0, ci, h, r)]
-        return mine == 0 or mine == NIL or mine == v
-
     cdef bint pol_held(self, const unsigned char* s, int ci, int h, int r, Net tag) noexcept nogil:
         cdef int pv[64]
         cdef int pvr[64]
@@ -462,7 +452,7 @@ cdef class Rules:
         cdef int pbit[64]
         cdef int np = self.proposals(s, h, r, pv, pvr, poff, pbit, ci, tag), i
         for i in range(np):
-            if (poff[i] < 0 and self.valid(pv[i]) and self.usable(s, ci, h, r, pv[i])
+            if (poff[i] < 0 and self.valid(pv[i])
                     and self.held_quorum(s, 0, h, r, pv[i], ci, tag)):
                 return True
         return False
@@ -726,8 +716,6 @@ cdef class Rules:
         for i in range(np):
             v = pv[i]
             if not self.valid(v):
-                continue
-            if mode == 0 and not self.usable(s, ci, h, r, v):
                 continue
             seen = False
             for j in range(i):

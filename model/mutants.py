@@ -179,17 +179,9 @@ MUTANTS: dict[str, Mutant] = {
             "timeoutPrecommit (tendermint#1690, explained in #5009 and #7900; fixed in PR "
             "#2493)",
             "termination",
-            _GST,
-            left_out=_NO_GST,
-        ),
-        Mutant(
-            "first-proposal-only",
-            "line 36",
-            "a validator holds only the first proposal of a round it received, so under an "
-            "equivocating proposer it cannot record the value that gathered 2f + 1 prevotes "
-            "as its validValue (tendermint#2583)",
-            "termination",
-            _GST,
+            # synchronous from the start: the real protocol decides in round 0;
+            # the variant needs the last round's proposer to be the Byzantine one
+            {**_GST_BYZ, "rounds": 4, "gst": 0},
             left_out=_NO_GST,
         ),
         Mutant(

@@ -57,17 +57,24 @@ Why this is exactly the paper's assumption and hides nothing after GST:
 The round bound. The state graph has no cycles (every step moves forward), so
 a run that never decides is cut by the round bound, and a cut run proves
 nothing by itself. Algorithm 1's guarantee decides which cut runs count
-(`guaranteed`): a correct validator's validRound changes only in the round it
-names, so once M, the highest validRound of the correct validators, is
-passed, no validRound or lock changes again unless a decision comes. A
-correct validator holding validRound M that proposes in a round r > M with
-r >= gst proposes that value with validRound M, which every correct
-validator accepts (each lock is at most its own validRound, at most M); all
-of them prevote it, and since the first to leave round r waits (a) for every
-correct precommit, all precommit it and decide in round r. So a run cut by
-the bound after such a round is a real violation of termination; a run cut
-before one is the bound's doing, and the verdict is then unknown, with the
-advice to raise the rounds.
+(`guaranteed`), by two lemmas about rounds r >= gst:
+
+1. If every correct validator prevotes the same value v in round r, all of
+   them decide in round r: each holds 2f + 1 correct prevotes for v, so line
+   36 fires before its timeoutPrevote and before a round skip, and the first
+   to leave the round waits (a) for every correct precommit, which are for v,
+   so Decide fires first.
+2. Such a round comes. A correct validator's validRound changes only in the
+   round it names, so once M, the highest validRound of the correct
+   validators, is passed, no validRound or lock changes unless a POL forms.
+   A correct validator holding validRound M that proposes in a round r > M
+   proposes that value with validRound M, which every correct validator
+   accepts (each lock is at most its own validRound, at most M): lemma 1.
+
+A run cut by the bound after a round of lemma 1, or after a holder of M
+proposed (lemma 2, on the last state's validRounds), is a real violation of
+termination; a run cut before is the bound's doing, and the verdict is then
+unknown, with the advice to raise the rounds.
 """
 
 from __future__ import annotations
@@ -106,7 +113,8 @@ class Synchrony:
         """Algorithm 1 would have decided height h by now (module docstring): some
         correct validator holding the highest validRound M of the correct ones
         is the proposer of a round after M, at or after GST, that the run has
-        reached."""
+        reached; or in a round at or after GST every correct validator
+        prevoted the same value."""
         lay = self.lay
         first = self.gst if h == 0 and self.gst is not None else 0
         here = {ci: s[b + VALID_ROUND] - 1 for ci, b in enumerate(lay.local)
@@ -119,7 +127,13 @@ class Synchrony:
             q = lay.proposer(h, r)
             if not lay.is_byz[q] and here.get(lay.correct.index(q)) == top:
                 return True
-        return False
+        return any(self._unanimous(s, h, r) for r in range(first, reached + 1))
+
+    def _unanimous(self, s: bytes, h: int, r: int) -> bool:
+        """Every correct validator prevoted the same value in round r."""
+        lay = self.lay
+        votes = {s[lay.prevote(ci, h, r)] for ci in range(len(lay.correct))}
+        return len(votes) == 1 and votes.pop() > NIL
 
     def cut_by_bound(self, s: bytes) -> bool:
         """A state with no step where the round bound, not the protocol, ended the
@@ -191,8 +205,8 @@ class Synchrony:
         """Line 36 can fire on held messages: a proposal of this round and 2f + 1
         prevotes for it."""
         model = self.model
-        return any(model.valid(v) and model.usable_proposal(t, v)
-                   and self._quorum_held(t, PREVOTE_KIND, t.r, v) for v, _ in self._held(t, t.r))
+        return any(model.valid(v) and self._quorum_held(t, PREVOTE_KIND, t.r, v)
+                   for v, _ in self._held(t, t.r))
 
     def _decision_held(self, t: _Turn) -> bool:
         model = self.model
