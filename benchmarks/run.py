@@ -353,6 +353,7 @@ def main() -> None:
     lines += kept_section(out, "## Partial-order reduction probe")  # benchmarks/por_probe.py
     lines += kept_section(out, "## Ray")  # benchmarks/ray_scaling.py
     lines += kept_section(out, "## Trace pictures")  # benchmarks/trace_pictures.py
+    lines += kept_section(out, "## Liveness after GST")  # benchmarks/liveness.py
     _write(out, "\n".join(lines) + "\n")
 
 

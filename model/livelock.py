@@ -23,10 +23,10 @@ def why_stuck(config: Any, last: bytes) -> str:
                 "decided: the run is stuck (a deadlock), whatever the round bound.")
     names = ", ".join(model.names[model.lay.correct[ci]] for ci in bounded)
     return (f"The run reached round {config.rounds - 1}, the last of the bound, undecided "
-            f"({names} would start round {config.rounds}). It is past the round in which "
-            f"Algorithm 1 guarantees a decision (a correct validator holding the highest "
-            f"validRound proposed after it, at or after GST), so the bound did not cut it "
-            f"short: the rounds go on without a decision (a livelock).")
+            f"({names} would start round {config.rounds}). It is past a round in which "
+            f"Algorithm 1 guarantees a decision (at or after GST, every correct validator "
+            f"prevoted one value, or one holding the highest validRound proposed), so the "
+            f"bound did not cut it short: the rounds go on without a decision (a livelock).")
 
 
 def rounds_table(config: Any, views: list[dict[str, Any]]) -> list[str]:
