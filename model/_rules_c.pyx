@@ -288,13 +288,11 @@ cdef class Rules:
     # -- byzantine draws (byzantine.py: Tally.for_value) ------------------------
     # With partitions (Net is short) correct messages count only where they have
     # reached `viewer` (Tally.sees), and `cert` selects the threshold `enough`.
-    cdef void for_value(self, const unsigned char* s, int kind, int h, int r, int code,
-                        Draws* d, int viewer, bint cert, Net tag) noexcept nogil:
-        cdef int have = 0, ci, bi, off, nfree = 0, left, k, j, total, ok
-        cdef int free_off[MAX_PAIRS]
-        cdef int free_pw[MAX_PAIRS]
-        cdef int idx[MAX_PAIRS]
-        cdef int bit = 1 << code
+    cdef int correct_for(self, const unsigned char* s, int kind, int h, int r, int code,
+                         int viewer, Net tag) noexcept nogil:
+        """The power of the correct `kind` messages for `code` at (h, r) that
+        `viewer` sees (Tally.for_value's first count)."""
+        cdef int have = 0, ci, off
         for ci in range(self.nc):
             off = self.vote_off(kind, ci, h, r)
             if s[off] == code:
@@ -302,6 +300,16 @@ cdef class Rules:
                     if not sees(s, off + self.shift, viewer):
                         continue
                 have += self.powers[ci]
+        return have
+
+    cdef void for_value(self, const unsigned char* s, int kind, int h, int r, int code,
+                        Draws* d, int viewer, bint cert, Net tag) noexcept nogil:
+        cdef int have = 0, ci, bi, off, nfree = 0, left, k, j, total, ok
+        cdef int free_off[MAX_PAIRS]
+        cdef int free_pw[MAX_PAIRS]
+        cdef int idx[MAX_PAIRS]
+        cdef int bit = 1 << code
+        have = self.correct_for(s, kind, h, r, code, viewer, tag)
         for bi in range(self.nb):
             off = self.byz_off(kind, bi, h, r)
             if s[off] & bit:
@@ -432,14 +440,7 @@ cdef class Rules:
     cdef bint held_quorum(self, const unsigned char* s, int kind, int h, int r, int code,
                           int viewer, Net tag) noexcept nogil:
         """for_value's "enough already": the messages in the state reach a quorum."""
-        cdef int have = 0, ci, bi, off
-        for ci in range(self.nc):
-            off = self.vote_off(kind, ci, h, r)
-            if s[off] == code:
-                if Net is short:
-                    if not sees(s, off + self.shift, viewer):
-                        continue
-                have += self.powers[ci]
+        cdef int have = self.correct_for(s, kind, h, r, code, viewer, tag), bi
         for bi in range(self.nb):
             if s[self.byz_off(kind, bi, h, r)] & (1 << code):
                 have += self.powers[self.nc + bi]
