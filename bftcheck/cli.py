@@ -433,7 +433,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     else:
         from bftcheck.model import TendermintModel
 
-        sample = Config(partitions=("halves",), max_partitions=2)
+        # a sample with partitions and GST has every property of the catalogue
+        sample = Config(partitions=("halves",), max_partitions=2, gst=0)
         for p in TendermintModel(sample).properties():
             kind = p.kind + ("" if p.scope == "state" else " (step)")
             print(f"{p.name:<22} {kind:<17} {p.description}")

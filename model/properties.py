@@ -295,7 +295,8 @@ def termination_properties(model: TendermintModel) -> list[Property]:
         "liveness",
         "state",
         fast.decided_everything if fast is not None else lambda s: decided_everything(lay, s),
-        "after GST, every run ends with every correct validator having decided every height",
+        "after GST (--gst), every run ends with every correct validator having decided every "
+        "height",
         region=fast.synchronous if fast is not None else model.sync.synchronous,
         inconclusive=model.sync.cut_by_bound,
         measure=lambda s: round_reached(lay, s),

@@ -137,6 +137,7 @@ def test_list(capsys):
     code, out, _ = run(capsys, "list", "properties")
     assert [line.split()[0] for line in out.splitlines()][:5] == [
         "agreement", "validity", "integrity", "ledger-consistency", "accountability"]
+    assert out.splitlines()[-1].split()[:2] == ["termination", "liveness"]
     code, out, _ = run(capsys, "list", "presets")
     assert "n4-f1        3 correct + 1 Byzantine" in out
 
