@@ -24,6 +24,11 @@ CONFIGS = {
     "two-byz-proposers": Config(powers=(1, 1, 1, 1, 1), byzantine=2, byz_budget=3, rounds=3,
                                 values=1),
     **{f"mutant-{name}": Config(**m.catch, mutant=name) for name, m in MUTANTS.items()},
+    # partial synchrony (model/synchrony.py): the timeout guards after GST,
+    # with a Byzantine validator, with partitions (no split from GST on)
+    "gst-byzantine": Config(byzantine=1, byz_budget=2, rounds=5, gst=1),
+    "gst-split": Config(heights=2, rounds=2, values=1, partitions=("halves", "isolate-one"),
+                        max_partitions=2, gst=1),
     # Byzantine votes for the invalid value (drawn only under accept-invalid),
     # where Agreement can fail and Accountability must read those votes
     "accept-invalid-f2": Config(byzantine=2, byz_budget=9, rounds=3, values=1,
@@ -92,6 +97,11 @@ def compare(model: TendermintModel, s: bytes, broken: set[str]) -> list[bytes]:
     assert fast.accountability(s) == P.accountability(lay, s)
     assert fast.no_false_accusation(s) == P.no_false_accusation(lay, s)
     assert fast.decision_reached(s) == P.decision_reached(lay, s)
+    if model.sync is not None:
+        assert fast.synchronous(s) == model.sync.synchronous(s)
+        assert fast.decided_everything(s) == P.decided_everything(lay, s)
+        for ci in range(len(lay.correct)):
+            assert fast.round_bounded(s, ci) == P.round_bounded(model, s, ci)
     for prop, holds in (("agreement", P.agreement(lay, s)), ("validity", P.validity(lay, s)),
                         ("accountability", P.accountability(lay, s))):
         if not holds:
