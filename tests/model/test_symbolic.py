@@ -17,7 +17,9 @@ from bftcheck.model.mutants import MUTANTS
 from bftcheck.model.symbolic import SymbolicRules
 from bftcheck.presets import preset
 
-CONFIGS = ["n4-f1", "n4-f2", "n3-f0", "weighted", "n4-split", "n4-f1-split", *MUTANTS]
+# the liveness variants need GST, which the Z3 rules refuse (tests/shared/test_cli_liveness.py)
+CONFIGS = ["n4-f1", "n4-f2", "n3-f0", "weighted", "n4-split", "n4-f1-split",
+           *(n for n, m in MUTANTS.items() if m.breaks != "termination")]
 
 
 def _config(name: str) -> Config:
