@@ -10,6 +10,7 @@ one line and the right code, never a traceback, never 0 or 1.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 import tempfile
@@ -624,6 +625,8 @@ def _run(argv: list[str], own_process: bool) -> int:
     except MemoryError:
         return _say_out_of_memory("an allocation failed")
     except OSError as exc:
+        if exc.errno == errno.ENOMEM:  # e.g. listing a package's folder while importing it
+            return _say_out_of_memory(f"the system refused memory: {_one_line(exc)}")
         if not _stdout_broken():
             return _internal_error(exc, debug)
         why = "it was closed (broken pipe)" if isinstance(exc, BrokenPipeError) else (
@@ -634,6 +637,12 @@ def _run(argv: list[str], own_process: bool) -> int:
     except ImportError as exc:
         if _out_of_memory(exc):
             return _say_out_of_memory(f"a library could not be loaded: {_one_line(exc)}")
+        return _internal_error(exc, debug)
+    except SystemError as exc:
+        limit = _address_space_limit()
+        if limit is not None and _raised_by_import(exc):
+            return _say_out_of_memory(f"a compiled library failed to load under the "
+                                      f"address-space limit of {limit >> 20} MiB (ulimit -v)")
         return _internal_error(exc, debug)
     except Exception as exc:  # a bug: never 0 or 1, never a bare traceback
         return _internal_error(exc, debug)
@@ -648,6 +657,25 @@ def _out_of_memory(exc: BaseException) -> bool:
     """A shared library that cannot be mapped under `ulimit -v` is memory, not a bug."""
     text = str(exc).lower()
     return "failed to map segment" in text or "cannot allocate memory" in text
+
+
+def _address_space_limit() -> int | None:
+    """The soft `ulimit -v` in bytes, or None when the address space is unlimited."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def _raised_by_import(exc: BaseException) -> bool:
+    """Whether exc was raised while a module was being loaded (its innermost
+    frame is a module body): a C extension whose allocation fails there may
+    return an error without setting one (SystemError) instead of MemoryError.
+    Frames only, no source lines: reading those may itself fail then."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_code.co_name == "<module>"
 
 
 def _say_out_of_memory(why: str) -> int:

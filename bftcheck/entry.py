@@ -13,6 +13,12 @@ import sys
 # bftcheck/outcome.py's codes, not imported: nothing may fail before these lines
 EXIT_USAGE, EXIT_INCOMPLETE = 2, 3
 
+# Loading the command line with NumPy, SciPy and Z3 maps about 210 MiB of
+# address space (VmPeak, measured). Below this floor a load fails in ways that
+# cannot all be caught: OpenBLAS ends the process with exit 1 (which means a
+# violation), a C extension returns an error without setting one.
+ADDRESS_SPACE_FLOOR = 256 << 20
+
 
 def run() -> None:
     from bftcheck import stop
@@ -21,16 +27,31 @@ def run() -> None:
     # bftcheck does no linear algebra; OpenBLAS's per-thread buffers would make
     # NumPy's import fail (and exit 1) under a small `ulimit -v`
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    _refuse_a_too_small_address_space()
     try:
         from bftcheck.cli import main
-    except (MemoryError, ImportError) as exc:
+    except (MemoryError, ImportError, OSError, SystemError) as exc:
         text = str(exc).lower()
-        if isinstance(exc, MemoryError) or "failed to map" in text or "cannot allocate" in text:
-            os.write(2, (f"bftcheck: out of memory while loading bftcheck: the work is "
-                         f"incomplete; give it more memory (exit {EXIT_INCOMPLETE})\n").encode())
-            sys.exit(EXIT_INCOMPLETE)
+        if not isinstance(exc, ImportError) or "failed to map" in text or "cannot allocate" in text:
+            _exit_out_of_memory("while loading bftcheck: the work is incomplete; give it more "
+                                "memory")
         first = (str(exc).splitlines() or [""])[0][:200]
         os.write(2, (f"bftcheck: error: the installation is broken ({first}): reinstall "
                      f"with 'pip install .' (exit {EXIT_USAGE})\n").encode())
         sys.exit(EXIT_USAGE)
     sys.exit(main())
+
+
+def _refuse_a_too_small_address_space() -> None:
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY and soft < ADDRESS_SPACE_FLOOR:
+        _exit_out_of_memory(f"before loading: `ulimit -v` allows {soft >> 20} MiB of address "
+                            f"space and loading bftcheck needs {ADDRESS_SPACE_FLOOR >> 20} MiB; "
+                            f"the work is not started; raise the limit")
+
+
+def _exit_out_of_memory(why: str) -> None:
+    os.write(2, f"bftcheck: out of memory {why} (exit {EXIT_INCOMPLETE})\n".encode())
+    sys.exit(EXIT_INCOMPLETE)

@@ -383,3 +383,75 @@ def test_a_tiny_address_space_is_out_of_memory_not_a_violation():
                           text=True, timeout=300, preexec_fn=limit)
     assert proc.returncode == EXIT_INCOMPLETE, proc.stderr
     assert proc.stderr.count("\n") == 1 and "out of memory" in proc.stderr
+
+
+@pytest.mark.parametrize("kib", [90_000, 200_000])
+def test_an_address_space_below_the_loading_floor_is_refused_before_loading(kib):
+    """Between about 90 and 100 MiB OpenBLAS itself ends the process with exit 1
+    (a violation's code) and near 200 MiB a C extension fails without an
+    exception: neither can be caught after the fact, so the limit is read first."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (kib * 1024, kib * 1024))
+
+    proc = subprocess.run([sys.executable, "-c", "from bftcheck.entry import run; run()",
+                           "check", "--quiet"], capture_output=True, text=True, timeout=300,
+                          preexec_fn=limit)
+    assert proc.returncode == EXIT_INCOMPLETE and proc.stdout == ""
+    assert proc.stderr == (f"bftcheck: out of memory before loading: `ulimit -v` allows "
+                           f"{kib // 1024} MiB of address space and loading bftcheck needs "
+                           f"256 MiB; the work is not started; raise the limit (exit 3)\n")
+
+
+def _limit_the_address_space(monkeypatch) -> None:
+    import resource
+
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (300 << 20, 300 << 20))
+
+
+def test_a_library_failing_without_an_exception_under_a_limit_is_out_of_memory(
+        capsys, monkeypatch, tmp_path):
+    """A C extension that returns an error without setting one while it loads
+    raises SystemError from the module body: under `ulimit -v` that is memory."""
+    import bftcheck.checker.search as bfs
+
+    (tmp_path / "fails_to_load.py").write_text("raise SystemError('error return without "
+                                               "exception set')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(bfs, "check", lambda *a, **k: __import__("fails_to_load"))
+    _limit_the_address_space(monkeypatch)
+    code, out, err = run_cli(capsys, "check", "--quiet")
+    assert code == EXIT_INCOMPLETE and err.count("\n") == 1
+    assert "out of memory (a compiled library failed to load under the address-space " \
+           "limit of 300 MiB (ulimit -v))" in err
+
+
+@pytest.mark.parametrize("limited", [True, False])
+def test_a_system_error_outside_a_load_or_without_a_limit_is_a_bug(capsys, monkeypatch,
+                                                                  limited):
+    import bftcheck.checker.search as bfs
+
+    def broken(*a, **k):
+        raise SystemError("error return without exception set")
+
+    monkeypatch.setattr(bfs, "check", broken)
+    if limited:
+        _limit_the_address_space(monkeypatch)
+    code, out, err = run_cli(capsys, "check", "--quiet")
+    assert code == EXIT_INTERNAL and "internal error (SystemError" in err
+
+
+def test_the_system_refusing_memory_to_a_file_operation_is_out_of_memory(capsys, monkeypatch):
+    import errno
+
+    import bftcheck.checker.search as bfs
+
+    def refused(*a, **k):
+        raise OSError(errno.ENOMEM, "Cannot allocate memory", "/site-packages/numpy/core")
+
+    monkeypatch.setattr(bfs, "check", refused)
+    code, out, err = run_cli(capsys, "check", "--quiet")
+    assert code == EXIT_INCOMPLETE and err.count("\n") == 1
+    assert "out of memory (the system refused memory: [Errno 12] Cannot allocate memory: " \
+           "'/site-packages/numpy/core')" in err
