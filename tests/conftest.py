@@ -33,14 +33,14 @@ LONG_RUNNING: dict[str, tuple[int, str]] = {
     "[unverified-sync]": (54, "the other mutants' BMC rows"),
     "tests/fuzz/test_fuzz.py::test_every_mutant_caught_by_fuzzing_with_a_fixed_seed_and_budget"
     "[weak-quorum]": (58, "the other fuzzable mutants; weak-quorum by the other engines"),
+    "tests/fuzz/test_fuzz.py::test_every_mutant_caught_by_fuzzing_with_a_fixed_seed_and_budget"
+    "[decide-on-prevotes]": (27, "the other fuzzable mutants"),
+    "tests/checker/test_smt.py::test_bmc_finds_each_mutant_at_the_checkers_depth"
+    "[decide-stays-in-height]": (30, "the other mutants' BMC rows"),
     "tests/checker/test_bfs.py::test_every_mutant_is_caught_and_the_real_protocol_is_not"
     "[unverified-sync]": (50, "the mutants matrix with the checker (test_cli)"),
     "tests/checker/test_reduction.py::test_every_variant_keeps_its_verdicts[unverified-sync]":
         (33, "the other variants' reduction rows"),
-    "tests/model/test_abstraction.py::test_same_local_states_with_sent_messages[3v-1h-2r-1val]":
-        (28, "the one-round configurations"),
-    "tests/model/test_abstraction.py::test_same_reachable_joint_local_states[3v-1h-2r-1val]":
-        (27, "the one-round configurations"),
     "tests/examples/test_bracha.py::test_the_pytest_entry_point_for_a_plug_in_tells_the_story"
     "_and_writes_the_trace": (40, "fuzzing the broken variant through the CLI (test_bracha)"),
 }

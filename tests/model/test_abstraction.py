@@ -40,6 +40,10 @@ NIL = "nil"
 PROPOSE, PREVOTE, PRECOMMIT = "propose", "prevote", "precommit"
 STEP_ORDER = {PROPOSE: 0, PREVOTE: 1, PRECOMMIT: 2}
 
+# One worker runs the whole file, so each exploration below (cached) is done
+# once: the two-round literal model alone takes about 30 s.
+pytestmark = pytest.mark.xdist_group("literal-model")
+
 
 # -- the literal model ---------------------------------------------------------
 class Proposal(NamedTuple):
