@@ -23,6 +23,7 @@ def cmd_mutants(args: argparse.Namespace) -> int:
     from bftcheck import matrix, stop
 
     engines = matrix.parse_engines(args.engines)
+    chosen = matrix.parse_mutants(args.mutants)
     check_outputs(args)
 
     def progress(text: str) -> None:
@@ -30,7 +31,7 @@ def cmd_mutants(args: argparse.Namespace) -> int:
             print(f"  {text}", file=sys.stderr, flush=True)
 
     rows = matrix.matrix(engines, max_examples=args.max_examples, seed=args.seed,
-                         progress=progress, bmc_depth=args.bmc_depth)
+                         progress=progress, bmc_depth=args.bmc_depth, mutants=chosen)
     interrupted = stop.requested()
     code = matrix.outcome(rows, interrupted)
     error = write_junit(args, "mutants", f"engines {','.join(engines)}",
@@ -67,6 +68,9 @@ def add_parser(sub: Any) -> None:
     mu = sub.add_parser("mutants", help="run every mutant through every engine: the matrix")
     mu.add_argument("--engines", default="check,fuzz,bmc,induct", metavar="E1,E2",
                     help="engines to run (default check,fuzz,bmc,induct)")
+    mu.add_argument("--mutants", default=None, metavar="M1,M2",
+                    help="the variants to run (default all; the two real-protocol rows "
+                         "always run)")
     mu.add_argument("--bmc-depth", type=positive_int, default=16, metavar="K",
                     help="depth of the bmc engine (default 16)")
     mu.add_argument("--max-examples", type=positive_int, default=10_000, metavar="N",

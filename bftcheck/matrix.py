@@ -67,6 +67,21 @@ def parse_engines(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def parse_mutants(text: str | None) -> list[str] | None:
+    """The rows `--mutants` chose, in the catalogue's order; None: all of them."""
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in MUTANTS]
+    if not names:
+        raise ConfigError(f"--mutants {text!r} names no mutant: give one or more names of "
+                          f"'bftcheck list mutants', comma-separated")
+    if unknown:
+        raise ConfigError(f"--mutants: unknown mutant {unknown[0]!r}: choose among the "
+                          f"{len(MUTANTS)} that 'bftcheck list mutants' shows (comma-separated)")
+    return [n for n in MUTANTS if n in names]
+
+
 def judged(cfg: Config, breaks: str | None) -> list[str] | None:
     """The properties that count as a catch (None: every safety property)."""
     if breaks is not None and 3 * cfg.byzantine_power >= cfg.total_power:
@@ -152,11 +167,14 @@ def run_induct(cfg: Config, props_named: list[str] | None = None) -> Cell:
 
 
 def matrix(engines: list[str], max_examples: int = 10_000, seed: int = 1,
-           progress=None, bmc_depth: int = BMC_DEPTH) -> list[dict]:
-    """One row per mutant plus the control row; each row maps engine -> Cell."""
+           progress=None, bmc_depth: int = BMC_DEPTH,
+           mutants: list[str] | None = None) -> list[dict]:
+    """One row per mutant (those named, or all) plus the two control rows, which
+    always run: a verdict on mutants means little without them. Each row maps
+    engine -> Cell."""
     rows = []
     jobs = [(name, m.breaks, m.control, Config(**m.catch, mutant=name, name=f"mutant-{name}"))
-            for name, m in MUTANTS.items()]
+            for name, m in MUTANTS.items() if mutants is None or name in mutants]
     jobs.append((CONTROL, None, True, preset("n4-f1")))
     jobs.append((CONTROL_SPLIT, None, True,
                  Config(**MUTANTS["no-block-sync"].catch, name="split")))
