@@ -639,7 +639,9 @@ def _run(argv: list[str], own_process: bool) -> int:
             return _say_out_of_memory(f"a library could not be loaded: {_one_line(exc)}")
         return _internal_error(exc, debug)
     except SystemError as exc:
-        limit = _address_space_limit()
+        from bftcheck.memory import address_space_limit
+
+        limit = address_space_limit()
         if limit is not None and _raised_by_import(exc):
             return _say_out_of_memory(f"a compiled library failed to load under the "
                                       f"address-space limit of {limit >> 20} MiB (ulimit -v)")
@@ -657,14 +659,6 @@ def _out_of_memory(exc: BaseException) -> bool:
     """A shared library that cannot be mapped under `ulimit -v` is memory, not a bug."""
     text = str(exc).lower()
     return "failed to map segment" in text or "cannot allocate memory" in text
-
-
-def _address_space_limit() -> int | None:
-    """The soft `ulimit -v` in bytes, or None when the address space is unlimited."""
-    import resource
-
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    return None if soft == resource.RLIM_INFINITY else soft
 
 
 def _raised_by_import(exc: BaseException) -> bool:

@@ -7,6 +7,7 @@ not a KeyboardInterrupt traceback.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
@@ -31,8 +32,7 @@ def run() -> None:
     try:
         from bftcheck.cli import main
     except (MemoryError, ImportError, OSError, SystemError) as exc:
-        text = str(exc).lower()
-        if not isinstance(exc, ImportError) or "failed to map" in text or "cannot allocate" in text:
+        if _memory_ran_out(exc):
             _exit_out_of_memory("while loading bftcheck: the work is incomplete; give it more "
                                 "memory")
         first = (str(exc).splitlines() or [""])[0][:200]
@@ -42,11 +42,25 @@ def run() -> None:
     sys.exit(main())
 
 
-def _refuse_a_too_small_address_space() -> None:
-    import resource
+def _memory_ran_out(exc: BaseException) -> bool:
+    """Whether a failed load is memory: MemoryError, a library that cannot be
+    mapped, ENOMEM, or a C extension's error without an exception under a
+    `ulimit -v`. Anything else is a broken installation."""
+    from bftcheck.memory import address_space_limit
 
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    if soft != resource.RLIM_INFINITY and soft < ADDRESS_SPACE_FLOOR:
+    text = str(exc).lower()
+    if isinstance(exc, OSError):
+        return exc.errno == errno.ENOMEM
+    if isinstance(exc, SystemError):
+        return address_space_limit() is not None
+    return isinstance(exc, MemoryError) or "failed to map" in text or "cannot allocate" in text
+
+
+def _refuse_a_too_small_address_space() -> None:
+    from bftcheck.memory import address_space_limit
+
+    soft = address_space_limit()
+    if soft is not None and soft < ADDRESS_SPACE_FLOOR:
         _exit_out_of_memory(f"before loading: `ulimit -v` allows {soft >> 20} MiB of address "
                             f"space and loading bftcheck needs {ADDRESS_SPACE_FLOOR >> 20} MiB; "
                             f"the work is not started; raise the limit")

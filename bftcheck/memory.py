@@ -90,6 +90,12 @@ def address_space_bytes() -> int | None:
 ADDRESS_SPACE_SHARE = 0.85
 
 
+def address_space_limit() -> int | None:
+    """The soft RLIMIT_AS (`ulimit -v`) in bytes, or None when unlimited."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
 def over_budget(max_rss: int | None, coming: int = 0) -> str | None:
     """Why memory is exhausted now (RSS past `max_rss`, or `coming` bytes
     about to be allocated would pass it, or the address space is near its
@@ -102,8 +108,8 @@ def over_budget(max_rss: int | None, coming: int = 0) -> str | None:
             return (f"memory limit of {format_size(max_rss)} reached: the next growth of "
                     f"the state store ({format_size(coming)}) would pass it "
                     f"(RSS {format_size(rss)})")
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    if soft != resource.RLIM_INFINITY:
+    soft = address_space_limit()
+    if soft is not None:
         used = address_space_bytes()
         if used is not None and used >= soft * ADDRESS_SPACE_SHARE:
             return (f"address-space limit (ulimit -v) of {format_size(soft)} nearly reached "

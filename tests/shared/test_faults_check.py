@@ -455,3 +455,28 @@ def test_the_system_refusing_memory_to_a_file_operation_is_out_of_memory(capsys,
     assert code == EXIT_INCOMPLETE and err.count("\n") == 1
     assert "out of memory (the system refused memory: [Errno 12] Cannot allocate memory: " \
            "'/site-packages/numpy/core')" in err
+
+
+@pytest.mark.parametrize("error, code, said", [
+    ("OSError(errno.ENOMEM, 'Cannot allocate memory')", EXIT_INCOMPLETE,
+     "bftcheck: out of memory while loading bftcheck"),
+    ("OSError(errno.EACCES, 'Permission denied')", EXIT_USAGE,
+     "bftcheck: error: the installation is broken ([Errno 13] Permission denied)"),
+    ("SystemError('error return without exception set')", EXIT_USAGE,  # no ulimit -v here
+     "bftcheck: error: the installation is broken (error return without exception set)"),
+])
+def test_a_failed_load_is_memory_only_when_memory_ran_out(error, code, said):
+    """The console script's own net, before the command line exists."""
+    script = ("import builtins, errno\n"
+              "real = builtins.__import__\n"
+              "def failing(name, *a, **k):\n"
+              "    if name == 'bftcheck.cli':\n"
+              f"        raise {error}\n"
+              "    return real(name, *a, **k)\n"
+              "builtins.__import__ = failing\n"
+              "from bftcheck.entry import run\n"
+              "run()\n")
+    proc = subprocess.run([sys.executable, "-c", script, "check"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == code and proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith(said), proc.stderr
