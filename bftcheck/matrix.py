@@ -193,6 +193,9 @@ def matrix(engines: list[str], max_examples: int = 10_000, seed: int = 1,
             elif breaks in RECOVERY_PROPERTIES and not control:
                 cells[engine] = Cell(engine, None, None, None, 0.0,
                                      f"{engine} cannot judge a property of the state graph")
+            elif engine in ("bmc", "induct") and cfg.gst is not None:
+                cells[engine] = Cell(engine, None, None, None, 0.0,
+                                     f"{engine} has no partial synchrony (gst)")
             elif engine == "bmc":
                 cells[engine] = run_bmc(cfg, bmc_depth, named)
             elif engine == "induct":

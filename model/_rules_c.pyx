@@ -29,7 +29,7 @@ include "native_model.pxi"
 
 # The properties (properties.py) the native entry evaluates, bit i = entry i.
 STATE_PREDICATES = ("agreement", "validity", "ledger-consistency", "accountability",
-                    "no-false-accusation", "decision-reachable")
+                    "no-false-accusation", "decision-reachable", "valid-block")
 STEP_PREDICATES = ("integrity", "round-skip-reachable", "lock-change-reachable")
 
 # The two compilations of the rules: char, no partitions; short, partitions.
@@ -88,6 +88,7 @@ cdef enum:
     M_PROPOSE_ANY_VALUE = 1024
     M_PREVOTE_NIL_ON_POL = 2048
     M_SKIP_TIMEOUT_PRECOMMIT = 4096
+    M_FIRST_PROPOSAL_ONLY = 8192
 
 MUTANT_FLAGS = {None: 0, "weak-quorum": M_WEAK_QUORUM, "no-lock": M_NO_LOCK,
                 "decide-on-prevotes": M_DECIDE_ON_PREVOTES,
@@ -98,7 +99,8 @@ MUTANT_FLAGS = {None: 0, "weak-quorum": M_WEAK_QUORUM, "no-lock": M_NO_LOCK,
                 "ignore-lock-round": M_IGNORE_LOCK_ROUND,
                 "propose-any-value": M_PROPOSE_ANY_VALUE,
                 "prevote-nil-on-pol": M_PREVOTE_NIL_ON_POL,
-                "skip-timeout-precommit": M_SKIP_TIMEOUT_PRECOMMIT}
+                "skip-timeout-precommit": M_SKIP_TIMEOUT_PRECOMMIT,
+                "first-proposal-only": M_FIRST_PROPOSAL_ONLY}
 
 
 # Minimal sets of Byzantine messages to draw: up to MAX_DRAWS sets of
@@ -446,6 +448,14 @@ cdef class Rules:
                 have += self.powers[self.nc + bi]
         return self.quorum(have)
 
+    cdef inline bint usable(self, const unsigned char* s, int ci, int h, int r, int v) noexcept nogil:
+        """tendermint.py: usable_proposal (first-proposal-only, tendermint#2583)."""
+        cdef int mine
+        if not self.flags & M_FIRST_PROPOSAL_ONLY:
+            return True
+        mine = s[self.vote_off(0, ci, h, r)]
+        return mine == 0 or mine == NIL or mine == v
+
     cdef bint pol_held(self, const unsigned char* s, int ci, int h, int r, Net tag) noexcept nogil:
         cdef int pv[64]
         cdef int pvr[64]
@@ -453,7 +463,7 @@ cdef class Rules:
         cdef int pbit[64]
         cdef int np = self.proposals(s, h, r, pv, pvr, poff, pbit, ci, tag), i
         for i in range(np):
-            if (poff[i] < 0 and self.valid(pv[i])
+            if (poff[i] < 0 and self.valid(pv[i]) and self.usable(s, ci, h, r, pv[i])
                     and self.held_quorum(s, 0, h, r, pv[i], ci, tag)):
                 return True
         return False
@@ -717,6 +727,8 @@ cdef class Rules:
         for i in range(np):
             v = pv[i]
             if not self.valid(v):
+                continue
+            if mode == 0 and not self.usable(s, ci, h, r, v):
                 continue
             seen = False
             for j in range(i):
@@ -990,6 +1002,8 @@ cdef class Rules:
             m |= 16
         if wanted & 32 and self.c_decision_reached(s):
             m |= 32
+        if wanted & 64 and self.c_valid_block(s):
+            m |= 64
         return m
 
     cdef unsigned long long step_mask(self, const unsigned char* a, int kind,
@@ -1189,6 +1203,28 @@ cdef class Rules:
             if s[self.local[ci] + LOCAL_FIELDS]:
                 return True
         return False
+
+    def valid_block(self, bytes state):
+        return self.c_valid_block(<const unsigned char*>PyBytes_AS_STRING(state))
+
+    cdef bint c_valid_block(self, const unsigned char* s) noexcept nogil:
+        """properties.py: valid_block_breach is None."""
+        cdef int h, r, ci, locked
+        if self.gst < 0:
+            return True
+        for h in range(self.H):
+            for r in range(self.gst if h == 0 else 0, self.R - 1):
+                locked = False
+                for ci in range(self.nc):
+                    if s[self.vote_off(1, ci, h, r)] > NIL:
+                        locked = True
+                if not locked:
+                    continue
+                for ci in range(self.nc):
+                    if (s[self.local[ci] + HEIGHT] == h and s[self.local[ci] + ROUND] > r
+                            and s[self.local[ci] + VALID_ROUND] - 1 < r):
+                        return False
+        return True
 
     def integrity(self, bytes before, bytes after):
         return self.c_integrity(<const unsigned char*>PyBytes_AS_STRING(before),

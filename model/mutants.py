@@ -60,6 +60,8 @@ _SMALL_SPLIT = {**_SPLIT, "powers": (1, 1, 1), "heights": 2}
 _GST = {"powers": (1, 1, 1, 1), "byzantine": 1, "byz_budget": 0, "heights": 1, "rounds": 5,
         "values": 2, "gst": 1}
 _GST_BYZ = {**_GST, "byz_budget": 1}
+# An equivocating proposer (p4, round 3): two proposals and its prevote.
+_GST_BYZ3 = {**_GST, "byz_budget": 3}
 # Why the Z3 rules and the TLA+ twin leave the liveness variants out.
 _NO_GST = (("z3", "partial synchrony (gst) and termination are judged only by the explicit "
                   "checker: BMC has no maximal-run check"),
@@ -182,6 +184,16 @@ MUTANTS: dict[str, Mutant] = {
             # synchronous from the start: the real protocol decides in round 0;
             # the variant needs the last round's proposer to be the Byzantine one
             {**_GST_BYZ, "rounds": 4, "gst": 0},
+            left_out=_NO_GST,
+        ),
+        Mutant(
+            "first-proposal-only",
+            "line 36",
+            "a validator holds only the first proposal of a round it received, so under an "
+            "equivocating proposer it does not record the value that gathered 2f + 1 prevotes "
+            "as its validValue (tendermint#2583)",
+            "valid-block",
+            _GST_BYZ3,
             left_out=_NO_GST,
         ),
         Mutant(

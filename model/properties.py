@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from bftcheck.checker.interface import Action, Property
-from bftcheck.model.state import HEIGHT, LOCAL_FIELDS, LOCKED_VALUE, NIL, ROUND, Layout
+from bftcheck.model.state import HEIGHT, LOCAL_FIELDS, LOCKED_VALUE, NIL, ROUND, VALID_ROUND, Layout
 
 if TYPE_CHECKING:
     from bftcheck.model.tendermint import TendermintModel
@@ -237,6 +237,11 @@ def mover(lay: Layout, before: bytes, after: bytes) -> int:
 
 # The properties only a partitioned configuration has (recovery_properties).
 PARTITION_ONLY = ("recovery", "fair-recovery")
+# Judged only on configurations with GST; valid-block also only without
+# partitions: a split open at GST moves the start of synchrony to its heal,
+# which no round names.
+TERMINATION, VALID_BLOCK = "termination", "valid-block"
+GST_ONLY = (TERMINATION, VALID_BLOCK)
 
 
 def recovery_properties(model: TendermintModel) -> list[Property]:
@@ -279,6 +284,34 @@ def round_reached(lay: Layout, s: bytes) -> int:
                 if s[b + HEIGHT] < lay.H), default=0)
 
 
+def valid_block(model: TendermintModel, s: bytes) -> bool:
+    """The validValue property (arXiv:1807.04938, the lemma termination rests on;
+    tendermint#2583): once a correct validator locks a value in a round r at or
+    after GST, every correct validator that leaves round r of that height has
+    recorded a valid value of round r or later."""
+    assert model.cfg.gst is not None
+    return valid_block_breach(model.lay, model.cfg.gst, s) is None
+
+
+def valid_block_breach(lay: Layout, gst: int, s: bytes) -> tuple[int, int, list[int], int] | None:
+    """The first breach of valid-block in s: (height, round, the correct
+    validators that locked in it, a correct validator that left it without a
+    valid value of it), or None. A correct precommit for a value in round r is
+    that lock (line 36 in the prevote step sends it); validRound only grows
+    within a height, so "validRound >= r" in a later round of the height says
+    that line 36 fired for it in round r or after."""
+    correct = range(len(lay.correct))
+    for h in range(lay.H):
+        for r in range(gst if h == 0 else 0, lay.R - 1):
+            lockers = [ci for ci in correct if s[lay.precommit(ci, h, r)] > NIL]
+            if not lockers:
+                continue
+            for ci, b in enumerate(lay.local):
+                if s[b + HEIGHT] == h and s[b + ROUND] > r and s[b + VALID_ROUND] - 1 < r:
+                    return h, r, lockers, ci
+    return None
+
+
 def termination_properties(model: TendermintModel) -> list[Property]:
     """Termination, on a configuration with GST: every maximal run of the
     synchronous region ends with every correct validator decided. The rules
@@ -291,7 +324,7 @@ def termination_properties(model: TendermintModel) -> list[Property]:
     lay, fast = model.lay, model.fast
     assert model.sync is not None
     return [Property(
-        "termination",
+        TERMINATION,
         "liveness",
         "state",
         fast.decided_everything if fast is not None else lambda s: decided_everything(lay, s),
@@ -303,7 +336,14 @@ def termination_properties(model: TendermintModel) -> list[Property]:
         cut_reason="the round bound ended it before the round in which Algorithm 1 "
                    "guarantees a decision; raise --rounds",
         actor=lambda before, after: mover(lay, before, after),
-    )]
+    )] + ([] if lay.partitioned else [Property(
+        VALID_BLOCK,
+        "always",
+        "state",
+        fast.valid_block if fast is not None else lambda s: valid_block(model, s),
+        "after GST (--gst), once a correct validator locks a value in a round, every correct "
+        "validator leaving that round has recorded a valid value of it (no partitions)",
+    )])
 
 
 def catalogue(model: TendermintModel) -> list[Property]:

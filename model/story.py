@@ -53,12 +53,14 @@ class TendermintVocabulary(Vocabulary):
             from bftcheck.model import livelock
 
             return livelock.verdict(config, views, last)
+        if prop == "valid-block":
+            return valid_block_verdict(config, last)
         if prop not in ("agreement", "ledger-consistency", "accountability"):
             return []
         return fork_verdict(config, views, last)
 
     def explained(self, prop: str) -> bool:
-        return prop == "termination"
+        return prop in ("termination", "valid-block")
 
     def itf_vars(self, config: Any) -> list[str] | None:
         return itf_view.variables(config)
@@ -225,6 +227,28 @@ def fork_verdict(config: Any, views: list[dict[str, Any]], last: bytes) -> list[
                      f"differently.")
         lines += _accused(lay, config, last, h)
     return lines
+
+
+def valid_block_verdict(config: Any, last: bytes) -> list[str]:
+    """Who locked what in which round, and who left that round without
+    recording it as its valid value (what it prevoted instead)."""
+    from bftcheck.model.properties import valid_block_breach
+    from bftcheck.model.state import NIL, VALID_ROUND, VALID_VALUE, Layout
+
+    lay = Layout(config)
+    breach = valid_block_breach(lay, config.gst, last)
+    if breach is None:
+        return []
+    h, r, lockers, ci = breach
+    name = lay.value_name
+    locked = ", ".join(f"p{c + 1} locked {name(last[lay.precommit(c, h, r)])}" for c in lockers)
+    b = lay.local[ci]
+    valid = f"{name(last[b + VALID_VALUE] or NIL)}/{last[b + VALID_ROUND] - 1}"
+    prevote = last[lay.prevote(ci, h, r)]
+    said = f"it prevoted {name(prevote)}" if prevote else "it sent no prevote"
+    return [f"At height {h}, round {r} (at or after GST): {locked}; p{ci + 1} left the round "
+            f"with valid value {valid} ({said} in round {r}), so a later correct proposer "
+            f"may not re-propose the locked value."]
 
 
 def _accused(lay: Any, config: Any, last: bytes, h: int) -> list[str]:

@@ -205,8 +205,8 @@ class Synchrony:
         """Line 36 can fire on held messages: a proposal of this round and 2f + 1
         prevotes for it."""
         model = self.model
-        return any(model.valid(v) and self._quorum_held(t, PREVOTE_KIND, t.r, v)
-                   for v, _ in self._held(t, t.r))
+        return any(model.valid(v) and model.usable_proposal(t, v)
+                   and self._quorum_held(t, PREVOTE_KIND, t.r, v) for v, _ in self._held(t, t.r))
 
     def _decision_held(self, t: _Turn) -> bool:
         model = self.model

@@ -67,7 +67,7 @@ VARIANTS = frozenset({"weak-quorum", "no-lock", "decide-on-prevotes", "unlock-on
                       "accept-invalid", "decide-stays-in-height", "no-block-sync",
                       "unverified-sync", "regossip-all-heights",
                       "ignore-lock-round", "propose-any-value", "prevote-nil-on-pol",
-                      "skip-timeout-precommit"})
+                      "skip-timeout-precommit", "first-proposal-only"})
 
 
 class _Turn(NamedTuple):
@@ -467,6 +467,16 @@ class TendermintModel:
             detail = f"h{t.h} r{t.r} {vname(vote)} on proposal {vname(v)} vr{vr}"
             yield Action("Prevote", t.p, detail, line), bytes(buf)
 
+    def usable_proposal(self, t: _Turn, v: int) -> bool:
+        """Whether this validator can use a proposal for v of its round in line
+        36. In the variant first-proposal-only (tendermint#2583) it holds only
+        the first proposal of the round it received: the one it prevoted for,
+        if it prevoted a value (a nil prevote leaves any proposal usable)."""
+        if self.mutant != "first-proposal-only":
+            return True
+        mine = t.s[t.prevote_at]
+        return mine in (0, NIL) or mine == v
+
     def _lock_steps(self, t: _Turn) -> Iterator[tuple[Action, bytes]]:
         tally, vname = self.tally, self.lay.value_name
         s, b, h, r, step = t.s, t.b, t.h, t.r, t.step
@@ -474,7 +484,7 @@ class TendermintModel:
         # lines 36-43, "for the first time" in round r: validRound < r until it fires
         by_value: dict[int, list[Draw]] = {}
         for v, _vr, pdraw in self._proposals(s, h, r, viewer):
-            if self.valid(v):
+            if self.valid(v) and self.usable_proposal(t, v):
                 by_value.setdefault(v, []).append(pdraw)
         for v, pdraws in by_value.items():
             if () in pdraws:

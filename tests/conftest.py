@@ -41,6 +41,11 @@ LONG_RUNNING: dict[str, tuple[int, str]] = {
     "[unverified-sync]": (50, "the mutants matrix with the checker (test_cli)"),
     "tests/checker/test_reduction.py::test_every_variant_keeps_its_verdicts[unverified-sync]":
         (33, "the other variants' reduction rows"),
+    "tests/checker/test_bfs.py::test_every_mutant_is_caught_and_the_real_protocol_is_not"
+    "[first-proposal-only]": (240, "its catch in test_synchrony; the real protocol's verdict "
+                                   "in benchmarks/liveness.py"),
+    "tests/checker/test_reduction.py::test_every_variant_keeps_its_verdicts"
+    "[first-proposal-only]": (132, "the other variants' reduction rows"),
     "tests/examples/test_bracha.py::test_the_pytest_entry_point_for_a_plug_in_tells_the_story"
     "_and_writes_the_trace": (40, "fuzzing the broken variant through the CLI (test_bracha)"),
 }

@@ -35,7 +35,7 @@ CONFIGS = {
                                 mutant="accept-invalid"),
 }
 LIMIT = 6_000  # states per configuration, breadth-first
-TRACKED = {"agreement", "validity", "accountability", "integrity"}
+TRACKED = {"agreement", "validity", "accountability", "integrity", "valid-block"}
 
 
 def test_compiled_rules_loaded():
@@ -100,6 +100,11 @@ def compare(model: TendermintModel, s: bytes, broken: set[str]) -> list[bytes]:
     if model.sync is not None:
         assert fast.synchronous(s) == model.sync.synchronous(s)
         assert fast.decided_everything(s) == P.decided_everything(lay, s)
+        if not lay.partitioned:
+            valid_block = P.valid_block(model, s)
+            assert fast.valid_block(s) == valid_block
+            if not valid_block:
+                broken.add("valid-block")
         for ci in range(len(lay.correct)):
             assert fast.round_bounded(s, ci) == P.round_bounded(model, s, ci)
     for prop, holds in (("agreement", P.agreement(lay, s)), ("validity", P.validity(lay, s)),

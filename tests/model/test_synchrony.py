@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bftcheck.checker.bfs import check
+from bftcheck.checker.bfs import Limits, check
 from bftcheck.checker.result import HOLDS, UNKNOWN, VIOLATED
 from bftcheck.model import TendermintModel
 from bftcheck.model.config import Config, ConfigError
@@ -127,3 +127,55 @@ def test_latency_after_an_asynchronous_round() -> None:
     lat = result.latency
     assert (lat["worst_measure"], lat["best_measure"]) == (4, 0)
     assert lat["worst_steps"] > lat["best_steps"] > 0
+
+
+# Round 3 of the catch configuration of first-proposal-only: p4, the Byzantine
+# proposer, sent v0 to p1 and p2 and v1 to p3; p1, p2 and p4 prevoted v0.
+def _equivocated(mutant: str | None) -> tuple[TendermintModel, bytes]:
+    m = TendermintModel(Config(**MUTANTS["first-proposal-only"].catch, mutant=mutant))
+    s = build(m, {p: {"round": 3, "step": "prevote"} for p in ("p1", "p2", "p3")},
+              proposals=[(0, 3, "p4", "v0", -1), (0, 3, "p4", "v1", -1)],
+              prevotes=[(0, 3, "p1", "v0"), (0, 3, "p2", "v0"), (0, 3, "p3", "v1"),
+                        (0, 3, "p4", "v0")])
+    return m, s
+
+
+def test_a_validator_that_prevoted_another_proposal_still_locks_the_polka_value() -> None:
+    m, s = _equivocated(None)
+    assert "Precommit(p3, h0 r3 v0, lock v0; line 36)" in [str(a) for a, _ in m.next_states(s)]
+
+
+def test_first_proposal_only_ignores_the_polka_value_it_did_not_prevote() -> None:
+    m, s = _equivocated("first-proposal-only")
+    labels = [str(a) for a, _ in m.next_states(s) if a.validator == "p3"]
+    assert not any("line 36" in label for label in labels)
+    assert any("line 36" in str(a) for a, _ in m.next_states(s) if a.validator == "p1")
+
+
+def test_valid_block_names_the_round_and_who_left_it_without_the_lock_value() -> None:
+    from bftcheck.model.properties import valid_block_breach
+
+    m, s = _equivocated("first-proposal-only")
+    locked = build(m, {"p1": {"round": 3, "step": "precommit", "lockedValue": "v0",
+                              "lockedRound": 3, "validValue": "v0", "validRound": 3},
+                       "p2": {"round": 3, "step": "prevote"}, "p3": {"round": 4}},
+                   proposals=[(0, 3, "p4", "v0", -1), (0, 3, "p4", "v1", -1)],
+                   prevotes=[(0, 3, "p1", "v0"), (0, 3, "p2", "v0"), (0, 3, "p3", "v1"),
+                             (0, 3, "p4", "v0")],
+                   precommits=[(0, 3, "p1", "v0")])
+    assert valid_block_breach(m.lay, 1, locked) == (0, 3, [0], 2)
+    prop = next(p for p in m.properties() if p.name == "valid-block")
+    assert prop.check(s) and not prop.check(locked)
+    # the same state judged from GST at round 4: round 3 is not constrained
+    assert valid_block_breach(m.lay, 4, locked) is None
+
+
+def test_first_proposal_only_breaks_valid_block() -> None:
+    """tendermint#2583 in Algorithm 1: the lockers record their lock as their
+    valid value, so lemma 2 (model/synchrony.py) still gives a deciding round;
+    the variant breaks the validValue property, not termination (README)."""
+    name = "first-proposal-only"
+    m = TendermintModel(Config(**MUTANTS[name].catch, mutant=name))
+    props = [p for p in m.properties() if p.name == "valid-block"]
+    result = check(m, props, Limits(stop_at_first_violation=True))
+    assert result.verdicts == {"valid-block": VIOLATED}

@@ -43,6 +43,18 @@ def test_a_livelock_reads_round_after_round_and_replays(capsys, tmp_path) -> Non
     assert code == 1 and "termination fails at step" in out
 
 
+def test_an_equivocating_proposer_breaks_valid_block_and_the_trace_replays(capsys,
+                                                                          tmp_path) -> None:
+    trace = tmp_path / "valid-block.itf.json"
+    code, out, _ = run_cli(capsys, "check", "--mutant", "first-proposal-only", "--property",
+                           "valid-block", "--quiet", "--trace-out", str(trace))
+    assert code == 1 and "valid-block  violated (depth 30)" in out
+    assert ("At height 0, round 3 (at or after GST): p1 locked v0, p2 locked v0; p3 left the "
+            "round with valid value nil/-1 (it prevoted v1 in round 3)") in out
+    code, out, _ = run_cli(capsys, "replay", str(trace))
+    assert code == 1 and "valid-block fails at step 30" in out
+
+
 def test_the_round_bound_before_the_guarantee_is_unknown(capsys) -> None:
     code, out, _ = run_cli(capsys, "check", *SILENT[:-4], "--rounds", "4", "--gst", "1",
                            "--property", "termination", "--quiet")
@@ -55,6 +67,10 @@ def test_the_round_bound_before_the_guarantee_is_unknown(capsys) -> None:
     (["check", "--preset", "n4-f1", "--property", "termination"],
      "property 'termination' is judged after GST"),
     (["check", "--preset", "n4-f1", "--gst", "2"], "--gst 2 is not a round of the bound"),
+    (["check", "--preset", "n4-f1", "--property", "valid-block"],
+     "property 'valid-block' is judged after GST"),
+    (["check", "--preset", "n4-split", "--gst", "0", "--property", "valid-block"],
+     "property 'valid-block' is judged only without partitions"),
     (["check", *SILENT, "--property", "agreement", "--latency"],
      "--latency measures the runs termination judges"),
     (["bmc", "--preset", "n4-f1", "--gst", "1", "--depth", "2"],

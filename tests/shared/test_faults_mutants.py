@@ -194,7 +194,7 @@ def test_mutants_runs_the_chosen_rows_and_always_the_two_controls(capsys) -> Non
 
 
 @pytest.mark.parametrize("given, said", [
-    ("weak-quorum,bogus", "--mutants: unknown mutant 'bogus': choose among the 13 that "
+    ("weak-quorum,bogus", "--mutants: unknown mutant 'bogus': choose among the 14 that "
                           "'bftcheck list mutants' shows (comma-separated)"),
     (",", "--mutants ',' names no mutant: give one or more names of 'bftcheck list "
           "mutants', comma-separated"),
