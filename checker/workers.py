@@ -399,7 +399,7 @@ class Processes:
                 me = self.conns.index(conn)
                 try:
                     kind, value = conn.recv()
-                except EOFError:
+                except (EOFError, ConnectionResetError):  # a killed worker: either, by timing
                     self.stop_flag.set()
                     raise self._lost(me) from None
                 pending.discard(me)
