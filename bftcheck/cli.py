@@ -290,27 +290,17 @@ def _requested(text: str) -> list[str]:
         raise UsageError(str(exc)) from None
 
 
-def _why_not_judged(name: str, cfg: Any) -> str:
-    """Why a GST-only property is not in this configuration's catalogue."""
-    if cfg.gst is None:
-        return (f"property {name!r} is judged after GST, and this configuration has none: "
-                f"pass --gst ROUND (the round of height 0 from which the network is "
-                f"synchronous)")
-    return (f"property {name!r} is judged only without partitions (a split open at GST "
-            f"moves the start of synchrony to its heal): drop --partitions")
-
-
 def _chosen_properties(args: argparse.Namespace, model: Any,
                        saved: dict[str, Any] | None) -> list[Any]:
     """--property NAME ... (a resumed run: the checkpoint's), or every property."""
-    from bftcheck.model.properties import GST_ONLY, PARTITION_ONLY
+    from bftcheck.model.properties import GST_ONLY, PARTITION_ONLY, why_not_judged
 
     catalogue = {p.name: p for p in model.properties()}
     names = args.property or (saved or {}).get("properties")
     if names:
         unknown = [n for n in names if n not in catalogue]
         if unknown and unknown[0] in GST_ONLY and args.model is None:
-            raise ConfigError(_why_not_judged(unknown[0], model.cfg))
+            raise ConfigError(why_not_judged(unknown[0], model.cfg))
         if unknown and unknown[0] in PARTITION_ONLY and args.model is None:
             raise ConfigError(f"property {unknown[0]!r} is about recovery after a partition "
                               f"heals, and this configuration has no partitions: add "

@@ -70,19 +70,38 @@ def _verdict_text(result: Any, name: str) -> str:
     return f"{result.verdicts[name]}{at}"
 
 
+def _tlc_properties(args: argparse.Namespace, model: Any) -> list[str]:
+    """--property NAME ..., or every property of the configuration's catalogue
+    that the twin states (valid-block only with GST, as `check` judges it)."""
+    from bftcheck.model.properties import GST_ONLY, why_not_judged
+    from bftcheck.spec import mc
+
+    catalogue = [p.name for p in model.properties()]
+    chosen = list(dict.fromkeys(args.property or
+                                [n for n in mc.PROPERTIES if n in catalogue]))
+    unknown = [n for n in chosen if n not in mc.PROPERTIES or n not in catalogue]
+    if unknown and unknown[0] in GST_ONLY and unknown[0] not in catalogue:
+        raise ConfigError(why_not_judged(unknown[0], model.cfg))
+    if unknown and unknown[0] in catalogue:
+        raise ConfigError(f"property {unknown[0]!r} is a property of the state graph, which "
+                          f"TLC on the twin does not check: use 'bftcheck check --property "
+                          f"{unknown[0]}'")
+    if unknown:
+        offered = [n for n in mc.PROPERTIES if n in catalogue]
+        raise ConfigError(f"unknown property {unknown[0]!r}: choose from "
+                          f"{', '.join(offered)} (see 'bftcheck list properties')")
+    return chosen
+
+
 @_tlc_command
 def cmd_tlc(args: argparse.Namespace) -> int:
     from bftcheck import itf
     from bftcheck.checker.result import NOT_WITNESSED, UNKNOWN, VIOLATED
     from bftcheck.model.story import describe_config
-    from bftcheck.spec import mc, tlc
+    from bftcheck.spec import tlc
 
     cfg, tools, model = _tlc_setup(args)
-    chosen = list(dict.fromkeys(args.property or mc.PROPERTIES))
-    unknown = [n for n in chosen if n not in mc.PROPERTIES]
-    if unknown:
-        raise ConfigError(f"unknown property {unknown[0]!r}: choose from "
-                          f"{', '.join(mc.PROPERTIES)} (see 'bftcheck list properties')")
+    chosen = _tlc_properties(args, model)
     check_outputs(args)
     if not args.json:
         print(f"bftcheck tlc: {describe_config(cfg)}", flush=True)

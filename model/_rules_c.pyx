@@ -492,7 +492,8 @@ cdef class Rules:
         if step == PROPOSE:
             np = self.proposals(s, h, r, pv, pvr, poff, pbit, ci, tag)
             for i in range(np):
-                if poff[i] < 0 and (pvr[i] == -1 or (
+                # prevote-nil-on-pol: its line 22 takes any proposal
+                if poff[i] < 0 and (pvr[i] == -1 or self.flags & M_PREVOTE_NIL_ON_POL or (
                         pvr[i] < r and self.held_quorum(s, 0, h, pvr[i], pv[i], ci, tag))):
                     return True
             return False

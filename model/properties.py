@@ -17,6 +17,7 @@ from bftcheck.checker.interface import Action, Property
 from bftcheck.model.state import HEIGHT, LOCAL_FIELDS, LOCKED_VALUE, NIL, ROUND, VALID_ROUND, Layout
 
 if TYPE_CHECKING:
+    from bftcheck.model.config import Config
     from bftcheck.model.tendermint import TendermintModel
 
 
@@ -242,6 +243,16 @@ PARTITION_ONLY = ("recovery", "fair-recovery")
 # which no round names.
 TERMINATION, VALID_BLOCK = "termination", "valid-block"
 GST_ONLY = (TERMINATION, VALID_BLOCK)
+
+
+def why_not_judged(name: str, cfg: Config) -> str:
+    """Why a GST-only property is not in this configuration's catalogue."""
+    if cfg.gst is None:
+        return (f"property {name!r} is judged after GST, and this configuration has none: "
+                f"pass --gst ROUND (the round of height 0 from which the network is "
+                f"synchronous)")
+    return (f"property {name!r} is judged only without partitions (a split open at GST "
+            f"moves the start of synchrony to its heal): drop --partitions")
 
 
 def recovery_properties(model: TendermintModel) -> list[Property]:

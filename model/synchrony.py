@@ -74,7 +74,9 @@ nothing by itself. Algorithm 1's guarantee decides which cut runs count
 A run cut by the bound after a round of lemma 1, or after a holder of M
 proposed (lemma 2, on the last state's validRounds), is a real violation of
 termination; a run cut before is the bound's doing, and the verdict is then
-unknown, with the advice to raise the rounds.
+unknown, with the advice to raise the rounds. With partitions every cut run
+is unknown: the lemmas need a round entered after the heal that began
+synchrony, and the state does not record when that was.
 """
 
 from __future__ import annotations
@@ -92,8 +94,8 @@ ENOUGH = [()]  # a threshold the messages in the state already reach: no new dra
 
 
 def refuse_gst(backend: str, gst: int | None) -> None:
-    """Back-ends other than the rules (Python and compiled) have no partial
-    synchrony: refuse a configuration with GST (one line, exit 2)."""
+    """The Z3 rules have no partial synchrony (the Python and compiled rules and
+    the TLA+ twin have): refuse a configuration with GST (one line, exit 2)."""
     from bftcheck.model.mutants import BACKENDS, FIXES
 
     if gst is not None:
@@ -114,8 +116,15 @@ class Synchrony:
         correct validator holding the highest validRound M of the correct ones
         is the proposer of a round after M, at or after GST, that the run has
         reached; or in a round at or after GST every correct validator
-        prevoted the same value."""
+        prevoted the same value.
+
+        With partitions, never: a split open at GST moves the start of synchrony
+        to its heal, and the lemmas need a round entered after it, which the
+        state does not record (a round in progress at the heal had its timeouts
+        free before it). A cut run is then unknown, never a false violation."""
         lay = self.lay
+        if lay.partitioned:
+            return False
         first = self.gst if h == 0 and self.gst is not None else 0
         here = {ci: s[b + VALID_ROUND] - 1 for ci, b in enumerate(lay.local)
                 if s[b + HEIGHT] == h}
@@ -219,7 +228,10 @@ class Synchrony:
         a prevote rule (lines 22, 28), a precommit rule (36, 44), or line 36's
         valid-value update in the precommit step (once per round)."""
         if t.step == PROPOSE:
-            return any(vr == -1 or (vr < t.r and self._quorum_held(t, PREVOTE_KIND, vr, v))
+            # prevote-nil-on-pol (tendermint/spec#37): its line 22 takes any proposal
+            any_proposal = self.model.mutant == "prevote-nil-on-pol"
+            return any(vr == -1 or any_proposal
+                       or (vr < t.r and self._quorum_held(t, PREVOTE_KIND, vr, v))
                        for v, vr in self._held(t, t.r))
         if t.step == PREVOTE:
             return self._pol_held(t) or self._quorum_held(t, PREVOTE_KIND, t.r, NIL)

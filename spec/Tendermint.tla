@@ -33,7 +33,9 @@ CONSTANTS
     Mutant,       \* "none", or the name of a known-unsafe variant (model/mutants.py)
     Splits,       \* the configured splits, <<>> without partitions: Splits[k] is a set of
                   \* components, each a set of validators (model/network.py)
-    MaxPartitions \* how many split and heal events one run may contain
+    MaxPartitions, \* how many split and heal events one run may contain
+    GST           \* partial synchrony: the round of height 0 from which the network is
+                  \* synchronous (model/synchrony.py); -1 for an asynchronous network
 
 Validators == 1..N
 Corr == 1..(N - F)
@@ -292,6 +294,78 @@ Gossip(g) ==
 
 
 -----------------------------------------------------------------------------
+(* Partial synchrony (model/synchrony.py, whose docstring argues why these *)
+(* guards are exactly the paper's "timeouts long enough after GST"). GST is *)
+(* the moment the first correct validator enters round GST of height 0 (or *)
+(* height 1); from then on no split happens, and a split open at GST moves  *)
+(* the start of synchrony to its heal. A timeout of a step that began in    *)
+(* the synchronous period fires only when (a) every other correct          *)
+(* validator's message the step waits for is visible (or that validator    *)
+(* moved past the round) and (b) no upon rule of the step can fire on the  *)
+(* messages already in the state: no Byzantine message newly drawn.        *)
+
+Passed == GST >= 0 /\ \E c \in Corr : height[c] > 0 \/ round[c] >= GST
+Synchronous == Passed /\ (~Partitioned \/ net = 0)
+Timely(c) == GST >= 0 /\ (height[c] > 0 \/ round[c] >= GST) /\ Synchronous
+
+MovedPast(d, h, r) == height[d] > h \/ (height[d] = h /\ round[d] > r)
+
+\* (a): another correct validator's `kind` vote of c's round is not yet visible
+\* to c and may still come.
+WaitsForVotes(c, kind) ==
+    LET h == height[c]
+        r == round[c]
+    IN \E d \in Corr \ {c} :
+         IF Msgs(kind)[d][h][r] /= NoMsg THEN ~Sees(c, Reach(kind)[d][h][r])
+         ELSE ~MovedPast(d, h, r)
+
+\* The proposals of round r that c holds without a draw, and a quorum it holds.
+Held(c, r) == {o \in ProposalOptions(height[c], r, c) : ~o.drawn}
+QuorumHeld(c, kind, r, v) ==
+    Quorum(PowerOf(CorrectFor(kind, height[c], r, v, c) \cup ByzFor(kind, height[c], r, v)))
+
+\* Line 36's proposal: under first-proposal-only (tendermint#2583) a validator
+\* holds only the proposal it prevoted, if it prevoted a value.
+Usable(c, v) ==
+    IF Mutant = "first-proposal-only" THEN prevote[c][height[c]][round[c]] \in {NoMsg, Nil, v}
+    ELSE TRUE
+
+\* (b): line 36 on held messages; a decision (line 49); the upon rules of c's step.
+PolHeld(c) ==
+    \E o \in Held(c, round[c]) :
+        Valid(o.value) /\ Usable(c, o.value) /\ QuorumHeld(c, "prevote", round[c], o.value)
+DecisionHeld(c) ==
+    LET kind == IF Mutant = "decide-on-prevotes" THEN "prevote" ELSE "precommit"
+    IN \E rd \in Rounds : \E o \in Held(c, rd) :
+         Valid(o.value) /\ QuorumHeld(c, kind, rd, o.value)
+StepRuleHeld(c) ==
+    CASE step[c] = "propose" ->
+           \E o \in Held(c, round[c]) :
+               \/ o.validRound = -1
+               \/ Mutant = "prevote-nil-on-pol"  \* its line 22 takes any proposal
+               \/ o.validRound < round[c] /\ QuorumHeld(c, "prevote", o.validRound, o.value)
+      [] step[c] = "prevote" -> PolHeld(c) \/ QuorumHeld(c, "prevote", round[c], Nil)
+      [] OTHER -> validRound[c] < round[c] /\ PolHeld(c)
+
+\* The three timeouts and the round skip may fire (synchrony.py, *_due). IF,
+\* not a disjunction: TLC would take each true disjunct as a step of its own.
+ProposeDue(c) ==
+    LET h == height[c]
+        r == round[c]
+        q == Proposer(h, r)
+    IN IF ~Timely(c) THEN TRUE
+       ELSE IF q \in Corr /\ proposal[h][r].value = NoMsg THEN MovedPast(q, h, r)
+       ELSE ~StepRuleHeld(c)
+PrevoteDue(c) ==
+    IF ~Timely(c) THEN TRUE ELSE ~(WaitsForVotes(c, "prevote") \/ StepRuleHeld(c))
+SkipDue(c) == IF ~Timely(c) THEN TRUE ELSE ~(DecisionHeld(c) \/ StepRuleHeld(c))
+PrecommitDue(c) ==
+    IF ~Timely(c) THEN TRUE
+    ELSE IF Mutant = "skip-timeout-precommit"  \* tendermint#1690: leave on 2f + 1 at once
+    THEN ~DecisionHeld(c)
+    ELSE ~(WaitsForVotes(c, "precommit") \/ DecisionHeld(c) \/ StepRuleHeld(c))
+
+-----------------------------------------------------------------------------
 (* Algorithm 1, one correct validator c.                                   *)
 
 \* Lines 11-21, StartRound(r) at height h, with the lock (lv, lr) and valid
@@ -307,9 +381,13 @@ StartRound(c, h, r, lv, lr, vv, vr) ==
                          IF Mutant = "unlock-on-new-round" THEN -1 ELSE lr]
     /\ validValue' = [validValue EXCEPT ![c] = vv]
     /\ validRound' = [validRound EXCEPT ![c] = vr]
+    \* propose-any-value, the original Tendermint: any value, no validRound sent
     /\ IF Proposer(h, r) = c
-       THEN \E v \in (IF vv /= Nil THEN {vv} ELSE ValidValues) :         \* lines 15-18
-              proposal' = [proposal EXCEPT ![h][r] = [value |-> v, validRound |-> vr]] \* line 19
+       THEN \E v \in (IF vv /= Nil /\ Mutant /= "propose-any-value" THEN {vv}
+                     ELSE ValidValues) :                                  \* lines 15-18
+              proposal' = [proposal EXCEPT ![h][r] =                      \* line 19
+                             [value |-> v,
+                              validRound |-> IF Mutant = "propose-any-value" THEN -1 ELSE vr]]
        ELSE UNCHANGED proposal                \* line 21: the timeout is TimeoutPropose
 
 \* Lines 51-54: decide v at height h, reset the lock and valid value and start
@@ -334,19 +412,25 @@ Working(c) == height[c] < NHeights
 
 \* Lines 22-27 (validRound -1) and 28-33 (a proof-of-lock: 2f + 1 prevotes for
 \* v in round vr < r): in step propose, prevote for the proposal or nil.
+\* prevote-nil-on-pol (tendermint/spec#37): line 22 also takes a proposal with
+\* a validRound, so a locked validator may prevote nil on a proof-of-lock.
 PrevoteOnProposal(c) ==
     /\ Working(c)
     /\ step[c] = "propose"
     /\ LET h == height[c]
            r == round[c]
        IN \E o \in ProposalOptions(h, r, c) :
+          \E line22 \in IF o.validRound = -1 THEN {TRUE}
+                        ELSE IF Mutant = "prevote-nil-on-pol" THEN BOOLEAN ELSE {FALSE} :
             /\ o.validRound < r
             /\ LET ok == /\ Valid(o.value)                               \* lines 23, 29
-                         /\ \/ lockedRound[c] <= o.validRound
-                            \/ lockedValue[c] = o.value
-                            \/ Mutant = "no-lock"
-                            \/ Mutant = "ignore-lock-round" /\ o.validRound >= 0
-                   pols == IF o.validRound = -1 THEN {{}}
+                         /\ IF line22 /\ o.validRound /= -1
+                            THEN lockedRound[c] = -1 \/ lockedValue[c] = o.value
+                            ELSE \/ lockedRound[c] <= o.validRound
+                                 \/ lockedValue[c] = o.value
+                                 \/ Mutant = "no-lock"
+                                 \/ Mutant = "ignore-lock-round" /\ o.validRound >= 0
+                   pols == IF line22 THEN {{}}
                            ELSE Draws("prevote", h, o.validRound, o.value, c)
                IN \E S \in pols :
                     /\ TakeDraw(o, h, r, "prevote", S, h, o.validRound, o.value)
@@ -362,6 +446,7 @@ TimeoutPropose(c) ==
     /\ Working(c)
     /\ step[c] = "propose"
     /\ Proposer(height[c], round[c]) /= c
+    /\ ProposeDue(c)
     /\ prevote' = [prevote EXCEPT ![c][height[c]][round[c]] = Nil]
     /\ step' = [step EXCEPT ![c] = "prevote"]
     /\ UNCHANGED <<height, round, lockedValue, lockedRound, validValue, validRound, decision,
@@ -379,6 +464,7 @@ LockOrUpdateValid(c) ==
            r == round[c]
        IN \E v \in {o.value : o \in ProposalOptions(h, r, c)} :
             /\ Valid(v)
+            /\ Usable(c, v)
             /\ \E o \in ProposalsFor(h, r, v, c), S \in Draws("prevote", h, r, v, c) :
                  /\ TakeDraw(o, h, r, "prevote", S, h, r, v)
                  /\ IF step[c] = "prevote"
@@ -411,6 +497,7 @@ TimeoutPrevote(c) ==
     /\ Working(c)
     /\ step[c] = "prevote"
     /\ AnyQuorum("prevote", height[c], round[c], c)
+    /\ PrevoteDue(c)
     /\ precommit' = [precommit EXCEPT ![c][height[c]][round[c]] = Nil]
     /\ step' = [step EXCEPT ![c] = "precommit"]
     /\ UNCHANGED <<height, round, lockedValue, lockedRound, validValue, validRound, decision,
@@ -423,6 +510,7 @@ TimeoutPrecommit(c) ==
     /\ Working(c)
     /\ round[c] + 1 < NRounds
     /\ AnyQuorum("precommit", height[c], round[c], c)
+    /\ PrecommitDue(c)
     /\ StartRound(c, height[c], round[c] + 1, lockedValue[c], lockedRound[c], validValue[c],
                   validRound[c])
     /\ UNCHANGED <<decision, prevote, precommit, byzVars>>
@@ -448,6 +536,7 @@ Decide(c) ==
 \* Lines 55-56: f + 1 messages of a higher round: skip to it.
 RoundSkip(c) ==
     /\ Working(c)
+    /\ SkipDue(c)
     /\ \E rr \in (round[c] + 1)..(NRounds - 1) :
          /\ RoundSkipQuorum(height[c], rr, c)
          /\ StartRound(c, height[c], rr, lockedValue[c], lockedRound[c], validValue[c],
@@ -488,7 +577,7 @@ SyncBlock(c) ==
 NetworkEvent ==
     /\ Partitioned
     /\ events < MaxPartitions
-    /\ \/ net = 0 /\ \E k \in 1..Len(Splits) : net' = k
+    /\ \/ net = 0 /\ ~Passed /\ \E k \in 1..Len(Splits) : net' = k   \* no split from GST on
        \/ net /= 0 /\ net' = 0
     /\ events' = events + 1
     /\ UNCHANGED <<local, prevote, precommit, proposal, byzVars>>
@@ -607,6 +696,17 @@ Accountability ==
 
 \* No correct validator is ever provably faulty.
 NoFalseAccusation == \A h \in Heights, c \in Corr : ~Accused(c, h)
+
+\* The validValue lemma termination rests on (tendermint#2583), after GST:
+\* once a correct validator locks a value in round r >= GST (its precommit for
+\* a value), every correct validator that leaves round r of that height has
+\* recorded a valid value of round r or later (properties.valid_block).
+ValidBlock ==
+    GST < 0 \/
+    \A h \in Heights, r \in 0..(NRounds - 2) :
+        (/\ h = 0 => r >= GST
+         /\ \E c \in Corr : precommit[c][h][r] \notin {NoMsg, Nil})
+        => \A c \in Corr : ~(height[c] = h /\ round[c] > r /\ validRound[c] < r)
 
 \* Reachability witnesses, stated negatively: TLC reports a witness as the
 \* violation of its negation.

@@ -35,6 +35,7 @@ PROPERTIES: dict[str, TlaProperty] = {p.name: p for p in (
     TlaProperty("ledger-consistency", "LedgerConsistency", False, False),
     TlaProperty("accountability", "Accountability", False, False),
     TlaProperty("no-false-accusation", "NoFalseAccusation", False, False),
+    TlaProperty("valid-block", "ValidBlock", False, False),
     TlaProperty("decision-reachable", "NoDecision", False, True),
     TlaProperty("round-skip-reachable", "NoRoundSkip", True, True),
     TlaProperty("lock-change-reachable", "NoLockChange", True, True),
@@ -53,11 +54,9 @@ def supported(cfg: Config) -> Config:
     """`cfg` validated, if the twin implements its variant (VariantUnsupported
     otherwise: TLC would check the real protocol under the variant's name)."""
     from bftcheck.model.mutants import require
-    from bftcheck.model.synchrony import refuse_gst
 
     cfg = cfg.validated()
     require("tla", variants(), cfg.mutant)
-    refuse_gst("tla", cfg.gst)
     return cfg
 
 
@@ -87,6 +86,7 @@ def constants(cfg: Config) -> dict[str, str]:
             "{" + ", ".join(_members(comp, cfg.n) for comp in split) + "}"
             for split in splits(cfg)) + ">>",
         "MaxPartitions": str(cfg.max_partitions),
+        "GST": str(-1 if cfg.gst is None else cfg.gst),
     }
 
 
@@ -126,11 +126,13 @@ def mc_cfg(properties: list[str], init: str = "Init", nxt: str = "Next",
     return "\n".join(lines) + "\n"
 
 
-def export_cfgs() -> dict[str, str]:
-    """MC.cfg with the safety properties, which TLC should find hold; and a
-    file per reachability witness, whose operator is its negation, which TLC
-    should find violated (that violation is the witness's run)."""
-    safety = [name for name, p in PROPERTIES.items() if not p.witness]
+def export_cfgs(catalogue: set[str] | None = None) -> dict[str, str]:
+    """MC.cfg with the safety properties (those of the configuration's
+    `catalogue`, if given), which TLC should find hold; and a file per
+    reachability witness, whose operator is its negation, which TLC should
+    find violated (that violation is the witness's run)."""
+    safety = [name for name, p in PROPERTIES.items() if not p.witness
+              and (catalogue is None or name in catalogue)]
     files = {"MC.cfg": mc_cfg(safety)}
     for name, p in PROPERTIES.items():
         if p.witness:
@@ -138,6 +140,14 @@ def export_cfgs() -> dict[str, str]:
                     f"the run that reaches it.\n")
             files[witness_cfg(name)] = note + mc_cfg([name], extra_invariants=())
     return files
+
+
+def catalogue(cfg: Config) -> set[str]:
+    """The names of the properties bftcheck judges on `cfg` (valid-block only
+    with GST and without partitions)."""
+    from bftcheck.model import TendermintModel
+
+    return {p.name for p in TendermintModel(cfg.validated()).properties()}
 
 
 def witness_cfg(name: str) -> str:
@@ -165,7 +175,7 @@ def export(cfg: Config, out: Path, force: bool = False, jar: str | None = None) 
 
     files = {name: spec_text(name) for name in SPEC_MODULES}
     files["MC.tla"] = mc_module(cfg)
-    files.update(export_cfgs())
+    files.update(export_cfgs(catalogue(cfg)))
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file, not a directory: give a directory")
     if not out.exists() and not out.resolve().parent.is_dir():

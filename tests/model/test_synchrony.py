@@ -70,6 +70,18 @@ def test_no_split_from_gst_on() -> None:
     assert "Split" not in [a.name for a, _ in after.next_states(after.init_states()[0])]
 
 
+def test_a_split_open_at_gst_never_makes_a_cut_run_a_violation() -> None:
+    # 3 correct validators, p1 cut off in round 0 and round 1 (GST), healed in
+    # round 1: p1 timed out on round 1's proposal during the split, so no round
+    # after the heal guarantees a decision; the run cut by the bound is unknown
+    # (it was once reported as a livelock of Algorithm 1)
+    cfg = Config(powers=(1, 1, 1), byzantine=0, heights=2, rounds=2, values=1,
+                 partitions=("isolate-one",), max_partitions=2, gst=1)
+    result = termination(TendermintModel(cfg))
+    assert result.complete and result.verdicts == {"termination": UNKNOWN}
+    assert result.cut["termination"].steps  # the run the bound cut, for the advice
+
+
 def test_algorithm_1_terminates_after_gst_with_a_silent_and_a_sending_byzantine() -> None:
     for budget in (0, 1):
         result = termination(TendermintModel(Config(**{**SILENT, "byz_budget": budget})))

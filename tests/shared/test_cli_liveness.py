@@ -75,7 +75,10 @@ def test_the_round_bound_before_the_guarantee_is_unknown(capsys) -> None:
      "--latency measures the runs termination judges"),
     (["bmc", "--preset", "n4-f1", "--gst", "1", "--depth", "2"],
      "do not implement partial synchrony (gst 1)"),
-    (["tlc", "--preset", "n4-f1", "--gst", "1"], "do not implement partial synchrony (gst 1)"),
+    (["tlc", "--preset", "n4-f1", "--property", "valid-block"],
+     "property 'valid-block' is judged after GST"),
+    (["tlc", "--preset", "n4-f1", "--gst", "1", "--property", "termination"],
+     "'termination' is a property of the state graph, which TLC on the twin does not check"),
     (["fuzz", *SILENT, "--property", "termination"], "non-safety property 'termination'"),
 ])
 def test_bad_liveness_input_is_one_line(capsys, argv, needle) -> None:
