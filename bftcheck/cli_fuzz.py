@@ -24,6 +24,7 @@ from bftcheck.cli_common import (
     write_traces,
 )
 from bftcheck.model.config import ConfigError
+from bftcheck.model.properties import GST_ONLY, TERMINATION, why_not_judged
 from bftcheck.outcome import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, EXIT_VIOLATION
 
 
@@ -59,13 +60,16 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 
     model, cfg = build_model(args)
     check_outputs(args)
-    always = [p.name for p in model.properties() if p.kind == "always"]
+    judgeable = _judgeable(args, model)
     if args.property:
-        unknown = [n for n in args.property if n not in always]
+        unknown = [n for n in args.property if n not in judgeable]
+        if unknown and unknown[0] in GST_ONLY and args.model is None and \
+                unknown[0] not in [p.name for p in model.properties()]:
+            raise ConfigError(why_not_judged(unknown[0], model.cfg))
         if unknown:
             raise ConfigError(f"unknown or non-safety property {unknown[0]!r}: choose from "
-                              f"{', '.join(always)}")
-    chosen = list(dict.fromkeys(args.property)) if args.property else always
+                              f"{', '.join(judgeable)}")
+    chosen = list(dict.fromkeys(args.property)) if args.property else judgeable
     db = database_path(args.db)
     steps, machine = _machine(args, model, cfg, chosen)
     if not args.json:
@@ -85,9 +89,11 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     error = write_traces(args, model, trace)
     # the time limit ended the search before its budget: a limit, like check's
     timed_out = out.stopped.startswith("time limit") and out.examples < args.max_examples
+    # termination is judged where a run ends: with no run ended, nothing was tried
+    unjudged = TERMINATION in chosen and out.ended_runs == out.cut_runs
     if trace is not None:
         code = EXIT_VIOLATION
-    elif out.incomplete or unconfirmed or timed_out:
+    elif out.incomplete or unconfirmed or timed_out or unjudged or out.cut_runs:
         code = EXIT_INCOMPLETE
     else:
         code = EXIT_OK
@@ -112,6 +118,8 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
             "trace": itf.to_itf(model, trace) if trace else None,
             "reproduce": out.reproduce if trace else None, "rerun": rerun, "database": db,
             "stored": out.saved, "exit_code": final,
+            **({"ended_runs": out.ended_runs, "cut_runs": out.cut_runs}
+               if TERMINATION in chosen else {}),
         }))
         return report_output_error(error, code)
     if out.replayed:
@@ -129,6 +137,11 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     print(f"search: {status}: {out.examples:,} examples ({out.steps:,} steps, "
           f"{out.distinct_states:,} distinct final states{shrink}), {out.seconds:.1f} s",
           flush=True)
+    if TERMINATION in chosen:
+        print(f"termination: {out.ended_runs:,} of {out.examples:,} runs reached their end "
+              f"(a state with no step): {out.ended_runs - out.cut_runs:,} judged, "
+              f"{out.cut_runs:,} cut by the round bound before the round that guarantees "
+              f"a decision (not judged)", flush=True)
     print_junit(args, error)
     if unconfirmed:
         print(f"result: the run that violated {out.violated} did not replay on the model, "
@@ -138,6 +151,15 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         if out.incomplete:
             print(f"result: no violation found in {out.examples:,} examples before the stop; "
                   f"the work is incomplete (exit {final})")
+            return report_output_error(error, code)
+        if out.cut_runs and not timed_out:
+            print(f"result: no violation found in {out.examples:,} examples, but the round "
+                  f"bound cut {out.cut_runs:,} runs short, so termination is unknown: raise "
+                  f"--rounds (exit {final})")
+            return report_output_error(error, code)
+        if unjudged and not timed_out:
+            print(f"result: no run of the {out.examples:,} reached its end, so termination "
+                  f"was not judged (exit {final})")
             return report_output_error(error, code)
         if timed_out:
             print(f"result: no violation found in {out.examples:,} of the budget's "
@@ -174,6 +196,9 @@ def _junit_case(args: argparse.Namespace, model: Any, trace: Any, name: str, cod
     if trace is not None and name == out.violated:
         return Case(name, "failed", f"violated (depth {len(trace)})",
                     trace_details(args, model, trace, trace))
+    if code == EXIT_INCOMPLETE and name == TERMINATION and out.cut_runs and not out.interrupted:
+        return Case(name, "unknown", f"unknown: the round bound cut {out.cut_runs:,} runs short",
+                    f"raise --rounds; {out.examples:,} examples")
     if code == EXIT_INCOMPLETE:
         return Case(name, "unknown", f"unknown: {out.interrupted or out.stopped}",
                     f"no evidence either way after {out.examples:,} examples")
@@ -188,10 +213,20 @@ def _machine(args: argparse.Namespace, model: Any, cfg: Any,
     from bftcheck.fuzz.runner import default_max_steps
 
     if args.model is None:
-        return args.max_steps or default_max_steps(cfg), None
+        return args.max_steps or default_max_steps(cfg, TERMINATION in chosen), None
     steps = args.max_steps or DEFAULT_STEPS
     slug = "".join(c if c.isalnum() else "_" for c in str(sorted(cfg.to_dict().items())))
     return steps, machine_for_model(model, f"{cfg.name}_{slug}", chosen, steps, config=cfg)
+
+
+def _judgeable(args: argparse.Namespace, model: Any) -> list[str]:
+    """The properties fuzzing judges here: a plug-in's `always` ones; for
+    Tendermint also termination, with GST (fuzz/machine.py)."""
+    if args.model is None:
+        from bftcheck.fuzz.machine import fuzz_properties
+
+        return fuzz_properties(model)
+    return [p.name for p in model.properties() if p.kind == "always"]
 
 
 def _rerun_args(args: argparse.Namespace) -> list[str]:
@@ -208,13 +243,15 @@ def add_parser(sub: Any) -> None:
                        "big to enumerate")
     config_options(f)
     f.add_argument("--property", action="append", metavar="NAME",
-                   help="check only this safety property (repeatable)")
+                   help="check only this property (repeatable): a safety property, or "
+                        "termination with --gst")
     f.add_argument("--max-examples", type=positive_int, default=1000, metavar="N",
                    help="runs of the machine in the search, exactly (default 1000); "
                         "shrinking a failure takes more runs, counted apart")
     f.add_argument("--max-steps", type=positive_int, metavar="S",
                    help="steps per run (default: 8 per correct validator and height, "
-                        "16 to 200)")
+                        "16 to 200; with termination, 8 per correct validator, height "
+                        "and round, 16 to 400)")
     f.add_argument("--max-seconds", type=positive_number, metavar="T",
                    help="stop after T seconds (checked at every step)")
     f.add_argument("--seed", type=seed_int, default=0, metavar="N",

@@ -8,6 +8,8 @@ rows must stay clean: the real protocol on the n4-f1 preset and on the
 partition mutants' configuration, and every mutant marked as a control (a
 variant that is not a bug). Recovery is a property of the whole state graph,
 which fuzzing cannot judge: the fuzz cell of a Recovery mutant is "n/a".
+Fuzzing judges termination at the end of each run (fuzz/machine.py), so on a
+configuration with GST its cells check it with the safety properties.
 So can neither Z3 engine (bmc to a fixed depth, induct with the shipped
 invariant): their cells of a Recovery mutant are "n/a" too.
 
@@ -190,7 +192,8 @@ def matrix(engines: list[str], max_examples: int = 10_000, seed: int = 1,
             named = judged(cfg, breaks) if not control else None
             if engine == "check":
                 cells[engine] = run_check(cfg, named)
-            elif breaks in RECOVERY_PROPERTIES and not control:
+            elif breaks in RECOVERY_PROPERTIES and not control and not (
+                    engine == "fuzz" and breaks == "termination"):
                 cells[engine] = Cell(engine, None, None, None, 0.0,
                                      f"{engine} cannot judge a property of the state graph")
             elif engine in ("bmc", "induct") and cfg.gst is not None:
@@ -201,12 +204,21 @@ def matrix(engines: list[str], max_examples: int = 10_000, seed: int = 1,
             elif engine == "induct":
                 cells[engine] = run_induct(cfg, named)
             else:
-                cells[engine] = run_fuzz(cfg, max_examples, seed, named)
+                cells[engine] = run_fuzz(cfg, max_examples, seed, named or _fuzzed(cfg))
         rows.append({"mutant": name, "breaks": breaks, "control": control, "cells": cells})
     return rows
 
 
 RECOVERY_PROPERTIES = ("recovery", "fair-recovery", "termination")  # graph properties
+
+
+def _fuzzed(cfg: Config) -> list[str] | None:
+    """What fuzzing judges on a configuration with GST: the safety properties
+    and termination, at each run's end (fuzz/machine.py); None otherwise (the
+    safety properties)."""
+    from bftcheck.fuzz.machine import fuzz_properties
+
+    return fuzz_properties(TendermintModel(cfg)) if cfg.gst is not None else None
 
 
 def failures(rows: list[dict]) -> list[str]:

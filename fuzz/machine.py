@@ -9,6 +9,14 @@ many bugs need (the n4-f2 fork is 1 in 7,000 uniformly random runs). Every
 checked on every step. Hypothesis shrinks a failing run into a short one, and
 the machine records its runs so that a failure becomes a bftcheck `Trace`.
 
+With GST, `termination` is judged where a run ends: in a state with no step
+(the `halted` rule), as the checker judges it on the state graph's leaves. A
+state after GST with someone undecided is a violation, unless the round bound
+cut the run before the round in which Algorithm 1 guarantees a decision; such
+a run is counted as cut (`cut`), not judged. A run that stops before its end
+(the step limit, or Hypothesis ending it) is taken on to it by random steps
+seeded by the run itself (`finish`), so that every run's end is judged.
+
 Steering (`hypothesis.target`), maximised over each run: the highest round any
 validator reached, the number of distinct values locked at once, how close a
 height is to a fork (the precommit support of the second-best value), the
@@ -17,6 +25,7 @@ number of decisions made, and the Byzantine messages used.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -33,7 +42,7 @@ from hypothesis.stateful import (
 from bftcheck.checker.result import Path
 from bftcheck.model import TendermintModel
 from bftcheck.model.config import Config, ConfigError
-from bftcheck.model.properties import mover
+from bftcheck.model.properties import TERMINATION, mover
 from bftcheck.model.state import LOCAL_FIELDS, LOCKED_VALUE, ROUND
 
 # Action families: each is one rule of the machine. An action that draws
@@ -63,7 +72,8 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
                 ) -> type[RuleBasedStateMachine]:
     """A state machine class for `cfg`; use `.TestCase` in a pytest/unittest suite.
 
-    `properties` restricts the checked properties (default: every `always` one).
+    `properties` restricts the checked properties (default: every `always` one);
+    `termination` may be named on a configuration with GST (its catalogue has it).
     The class attribute `last_run` holds the most recent run as a `Path`, and
     `last_violation` the property it violated, if any. A failure's report
     (the shrunk run's) shows the counterexample as a story, and with
@@ -71,13 +81,15 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
     """
     model = TendermintModel(cfg.validated())
     lay = model.lay
-    always = [p.name for p in model.properties() if p.kind == "always"]
-    unknown = [n for n in properties or () if n not in always]
+    judgeable = fuzz_properties(model)
+    unknown = [n for n in properties or () if n not in judgeable]
     if unknown:  # checking nothing and reporting no violation would be a false claim
         raise ConfigError(f"unknown or non-safety property {unknown[0]!r}: choose from "
-                          f"{', '.join(always)}")
+                          f"{', '.join(judgeable)}")
     chosen = [p for p in model.properties() if p.kind == "always"
               and (properties is None or p.name in properties)]
+    ends = next((p for p in model.properties() if p.name == TERMINATION
+                 and properties is not None and p.name in properties), None)
     state_props = [p for p in chosen if p.scope == "state"]
     step_props = [p for p in chosen if p.scope == "step"]
     budget_at = lay.budget_used
@@ -102,6 +114,8 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
             self.max_precommitted = 0
             self.healed = False
             self.max_lag = 0
+            self.ended = False  # the run reached a state with no step
+            self.cut = False  # ... that the round bound caused (termination unjudged)
             Machine.last_run = self.path
             Machine.last_violation = None
 
@@ -121,7 +135,10 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
 
         def take(self, family: str, data: Any) -> None:
             opts = self.options(family)
-            k, after, name = opts[data.draw(st.integers(0, len(opts) - 1), label=family)]
+            self.advance(*opts[data.draw(st.integers(0, len(opts) - 1), label=family)])
+
+        def advance(self, k: int, after: bytes, name: str) -> None:
+            """Step along successor k (action `name`), checking the step properties."""
             before = self.state
             assert before is not None
             self.state = after
@@ -152,7 +169,18 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
             self.options(r) for r in rule_names))
         @rule()
         def halted(self) -> None:
-            """Every validator is done (or stuck within the bounds): nothing to do."""
+            """Every validator is done (or stuck within the bounds): nothing to do.
+            With termination chosen, the run's end is judged here, once."""
+            if self.ended or self.state is None:
+                return
+            self.ended = True
+            s = self.state
+            if ends is None or not ends.region(s) or ends.check(s):
+                return
+            if ends.inconclusive is not None and ends.inconclusive(s):
+                self.cut = True
+                return
+            violated(Machine, self, ends.name)
 
         def decided(self) -> int:
             """Decisions made so far, over all correct validators and heights."""
@@ -161,7 +189,33 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
                 return 0
             return sum(1 for b in lay.local for h in range(lay.H) if s[b + LOCAL_FIELDS + h])
 
+        def finish(self) -> None:
+            """With termination chosen, a run that stopped before its end (the step
+            limit, or Hypothesis ending it) is taken on to it by steps chosen at
+            random, seeded by the run so far (the same run, the same end: what
+            Hypothesis replays and shrinks stays deterministic). Every choice is a
+            run of the model, so its end is judged (`halted`); the state
+            properties are checked on the way."""
+            if ends is None or self.state is None or self.ended:
+                return
+            rng = random.Random(repr((self.path.init, self.path.steps)))
+            while True:
+                states, names = model.successor_states(self.state)
+                if not states:
+                    break
+                self.before_step()
+                k = rng.randrange(len(states))
+                self.advance(k, states[k], names[k])
+                for p in state_props:
+                    if not p.check(self.state):
+                        violated(Machine, self, p.name)
+            self.halted()
+
+        def before_step(self) -> None:
+            """Called before each step `finish` takes (the runner polls its stop)."""
+
         def teardown(self) -> None:
+            self.finish()
             if self.state is None:
                 return
             s = self.state
@@ -189,6 +243,14 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
         max_examples=100, stateful_step_count=max_steps, deadline=None,
         suppress_health_check=list(HealthCheck))
     return Machine
+
+
+def fuzz_properties(model: TendermintModel) -> list[str]:
+    """The properties fuzzing judges on `model`'s configuration: every `always`
+    one, and termination where the catalogue has it (with GST)."""
+    names = [p.name for p in model.properties()]
+    return [p.name for p in model.properties() if p.kind == "always"] + (
+        [TERMINATION] if TERMINATION in names else [])
 
 
 def add_rule(machine: type, family: str, name: str | None = None) -> None:

@@ -91,6 +91,10 @@ class FuzzOutcome:
     stopped: str = BUDGET_USED
     highest_round: int = 0
     decisions: int = 0
+    # with termination: runs of the search that reached a state with no step
+    # (their ends were judged), and of those, the runs the round bound cut
+    ended_runs: int = 0
+    cut_runs: int = 0
     progress: list[dict] = field(default_factory=list)
     shrink_runs: int = 0  # runs spent shrinking a failure (not part of the budget)
     shrunk: bool = False  # `path` is Hypothesis' shrunk failure (False: cut short)
@@ -107,11 +111,16 @@ class FuzzOutcome:
         return self.interrupted is not None
 
 
-def default_max_steps(cfg: Config) -> int:
+def default_max_steps(cfg: Config, to_the_end: bool = False) -> int:
     """Steps per run: enough for every correct validator to go through a couple
     of rounds at every height (8 steps each), between 16 and 200. Shorter runs
-    are cheaper, and a run that is done only stutters."""
-    return max(16, min(200, 8 * (cfg.n - cfg.byzantine) * cfg.heights))
+    are cheaper, and a run that is done only stutters. Termination is judged
+    only where a run ends (`to_the_end`): then 8 per correct validator, height
+    and round, between 16 and 400."""
+    per_round = 8 * (cfg.n - cfg.byzantine) * cfg.heights
+    if to_the_end:
+        return max(16, min(400, per_round * cfg.rounds))
+    return max(16, min(200, per_round))
 
 
 class _Control:
@@ -172,6 +181,8 @@ class _Control:
             out.steps += len(run.path.steps)
             out.highest_round = max(out.highest_round, run.max_round)
             out.decisions = max(out.decisions, run.decided())
+            out.ended_runs += bool(getattr(run, "ended", False))
+            out.cut_runs += bool(getattr(run, "cut", False))
             self.seen.add(run.state)
         if violated is not None:
             self.phase = "shrink"
@@ -223,9 +234,17 @@ def _controlled(machine: type, ctl: _Control) -> type:
             except MemoryError:
                 raise _OutOfMemory() from None
 
+        def before_step(self) -> None:
+            ctl.poll()
+
         def teardown(self) -> None:
-            ctl.end(self, machine.last_violation)
-            super().teardown()
+            # a termination run is taken on to its end first (machine.finish)
+            try:
+                super().teardown()
+            except MemoryError:
+                raise _OutOfMemory() from None
+            finally:
+                ctl.end(self, machine.last_violation)
 
     Controlled.__name__ = Controlled.__qualname__ = machine.__name__
     return Controlled
@@ -288,7 +307,7 @@ def fuzz(cfg: Any, *, max_examples: int = 1000, max_steps: int | None = None,
     properties are its own); by default Tendermint's for `cfg`."""
     if machine is None:
         if max_steps is None:
-            max_steps = default_max_steps(cfg)
+            max_steps = default_max_steps(cfg, "termination" in (properties or ()))
         machine = machine_for(cfg, properties=properties, max_steps=max_steps)
         machine.report_failures = False  # this runner writes its own trace and story
     elif max_steps is None:

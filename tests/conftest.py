@@ -46,6 +46,8 @@ LONG_RUNNING: dict[str, tuple[int, str]] = {
                                    "in benchmarks/liveness.py"),
     "tests/checker/test_reduction.py::test_every_variant_keeps_its_verdicts"
     "[first-proposal-only]": (132, "the other variants' reduction rows"),
+    "tests/fuzz/test_fuzz_termination.py::test_each_termination_bug_is_found_by_fuzzing_with"
+    "_the_matrix_seed[prevote-nil-on-pol]": (125, "the other two bugs' rows"),
     "tests/examples/test_bracha.py::test_the_pytest_entry_point_for_a_plug_in_tells_the_story"
     "_and_writes_the_trace": (40, "fuzzing the broken variant through the CLI (test_bracha)"),
 }

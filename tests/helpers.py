@@ -52,6 +52,20 @@ def names(m: TendermintModel, s: bytes, validator: str) -> list[str]:
     return [label.split("(")[0] for label, _ in steps(m, s, validator)]
 
 
+def replays(cfg: Config, out: Any) -> int:
+    """Rebuild a fuzzing outcome's trace, replay it on the model (it must fail
+    the property the fuzzer reported), return its length."""
+    from bftcheck.replay import replay
+    from bftcheck.trace import from_path
+
+    m = TendermintModel(cfg)
+    trace = from_path(m, cfg, out.path, out.violated)
+    report = replay(m, cfg, [(st.action, m.decode(st.state)) for st in trace.steps],
+                    out.violated)
+    assert out.violated in report.failures
+    return len(trace)
+
+
 def run_cli(capsys: Any, *argv: str) -> tuple[int, str, str]:
     """Run the command line in-process: (exit code, stdout, stderr)."""
     from bftcheck.cli import main

@@ -14,21 +14,10 @@ from hypothesis.stateful import run_state_machine_as_test
 from bftcheck.fuzz import fuzz, machine_for
 from bftcheck.fuzz.machine import FAMILIES
 from bftcheck.matrix import judged
-from bftcheck.model import MUTANTS, TendermintModel
+from bftcheck.model import MUTANTS
 from bftcheck.model.config import Config
 from bftcheck.presets import preset
-from bftcheck.replay import replay
-from bftcheck.trace import from_path
-
-
-def replays(cfg: Config, out) -> int:
-    """Rebuild the fuzzer's trace, replay it on the model, return its length."""
-    model = TendermintModel(cfg)
-    trace = from_path(model, cfg, out.path, out.violated)
-    steps = [(st.action, model.decode(st.state)) for st in trace.steps]
-    report = replay(model, cfg, steps, out.violated)
-    assert out.violated in report.failures
-    return len(trace)
+from tests.helpers import replays
 
 
 def test_n4_f2_fork_found_shrunk_and_replayable():

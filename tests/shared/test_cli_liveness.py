@@ -79,7 +79,9 @@ def test_the_round_bound_before_the_guarantee_is_unknown(capsys) -> None:
      "property 'valid-block' is judged after GST"),
     (["tlc", "--preset", "n4-f1", "--gst", "1", "--property", "termination"],
      "'termination' is a property of the state graph, which TLC on the twin does not check"),
-    (["fuzz", *SILENT, "--property", "termination"], "non-safety property 'termination'"),
+    (["fuzz", "--preset", "n4-f1", "--property", "termination"],
+     "property 'termination' is judged after GST"),
+    (["fuzz", *SILENT, "--property", "recovery"], "unknown or non-safety property 'recovery'"),
 ])
 def test_bad_liveness_input_is_one_line(capsys, argv, needle) -> None:
     assert_usage_error(capsys, argv, needle)
