@@ -188,6 +188,9 @@ TLC_LADDER = [
     ("n4-f1, isolate-one, budget 1, 1 round, 1 value",
      ["--preset", "n4-f1", "--byz-budget", "1", "--rounds", "1", "--values", "1",
       "--partitions", "isolate-one"]),
+    # partial synchrony: the timeout guards after GST (model/synchrony.py)
+    ("n4-f1, budget 1, 3 rounds, GST at round 1",
+     ["--preset", "n4-f1", "--byz-budget", "1", "--rounds", "3", "--gst", "1"]),
 ]
 TLC_HEADING = "## bftcheck vs TLC"
 
