@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -67,24 +68,27 @@ def cluster():
 
 
 def _start_head(env, cpus: int = 4, attempts: int = 3) -> tuple[subprocess.Popen, str]:
-    """A head on a free port; a head that exits while starting (seen once in CI:
-    its GCS found the port taken) is started again on another port."""
+    """A head on a free port; a head that exits while starting (seen in CI: its
+    GCS found the port taken, or another local Ray was running) is started
+    again on another port, a few seconds later."""
     for attempt in range(attempts):
         try:
             return _start_head_once(env, cpus, first_port=26400 + 20 * attempt)
         except RuntimeError:
             if attempt == attempts - 1:
                 raise
+            time.sleep(5)
     raise AssertionError("unreachable")
 
 
 def _start_head_once(env, cpus: int, first_port: int) -> tuple[subprocess.Popen, str]:
     port = _free_port(first_port)
+    log = tempfile.TemporaryFile()  # a file, not a pipe: the head runs for the module
     head = subprocess.Popen(
         [RAY, "start", "--head", "--block", f"--port={port}", f"--num-cpus={cpus}",
          "--include-dashboard=false", "--disable-usage-stats",
          f"--object-store-memory={400 * 2**20}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env)
+        stdout=subprocess.DEVNULL, stderr=log, start_new_session=True, env=env)
     address = f"127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:
@@ -93,14 +97,21 @@ def _start_head_once(env, cpus: int, first_port: int) -> tuple[subprocess.Popen,
             return head, address
         except ray_workers.RayUnavailable:
             if time.monotonic() > deadline or head.poll() is not None:
+                ended = head.poll() is not None
                 _end_head(head)
-                raise RuntimeError("the Ray head did not start") from None
+                log.seek(0)
+                said = log.read().decode(errors="replace")[-2000:] if ended else "(timed out)"
+                raise RuntimeError(f"the Ray head did not start: {said}") from None
             time.sleep(0.5)
 
 
 def _end_head(head: subprocess.Popen) -> None:
-    """The head and every process it started (its own process group)."""
-    os.killpg(head.pid, signal.SIGKILL)
+    """The head and every process it started (its own process group), which
+    may have ended already (a head that failed to start)."""
+    try:
+        os.killpg(head.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
     head.wait(60)
 
 

@@ -18,8 +18,16 @@ def test_every_shown_command_is_marked_and_there_are_examples():
     assert any(e.slow for e in EXAMPLES) or SLOW is False
 
 
-@pytest.mark.parametrize("example", EXAMPLES,
-                         ids=[f"line{e.line}-{e.commands[0].argv[1]}" for e in EXAMPLES])
+def _uses_ray(example) -> bool:
+    return any("--ray" in c.argv for c in example.commands)
+
+
+# An example that starts a local Ray (--ray auto) runs on the xdist worker of
+# tests/checker/test_ray_workers.py, never beside it: `ray start --head` there
+# refuses to start while another local Ray is running (seen in CI).
+@pytest.mark.parametrize("example", [
+    pytest.param(e, marks=pytest.mark.xdist_group("ray")) if _uses_ray(e) else e
+    for e in EXAMPLES], ids=[f"line{e.line}-{e.commands[0].argv[1]}" for e in EXAMPLES])
 def test_readme_example(example, tmp_path):
     if example.slow and not SLOW:
         pytest.skip("a slow example: run by 'python benchmarks/run.py --readme'")
