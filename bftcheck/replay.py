@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bftcheck.checker.graph import SearchTooLarge, fair_lasso, reaches
-from bftcheck.checker.interface import Model, Property
+from bftcheck.checker.interface import UNMET, Model, Property, run_end
 from bftcheck.inputs import shown
 from bftcheck.itf import TraceError
 from bftcheck.outcome import EXIT_CLAIM_REFUTED, EXIT_OK, EXIT_VIOLATION, Incomplete
@@ -187,8 +187,7 @@ def _graph_fails(model: Model, p: Property, states: list[bytes], loop: int | Non
     if not region(last) or p.check(last):
         return False
     if p.kind == "liveness":
-        cut = p.inconclusive is not None and p.inconclusive(last)
-        return not successors(last) and not cut
+        return run_end(p, last, successors(last)) == UNMET
     try:  # recovery: no target in the last state's future (within the region)
         return not reaches(last, successors, p.check, RECOVERY_SEARCH_LIMIT)
     except SearchTooLarge:

@@ -76,6 +76,22 @@ class Property:
     measure: Callable[[bytes], int] | None = None
 
 
+# How a liveness property judges a run that ends in a state (`run_end`).
+UNMET, CUT = "unmet", "cut"
+
+
+def run_end(p: Property, s: bytes, region_successors: list[bytes]) -> str | None:
+    """A run of liveness property p ends at s, whose successors inside p's region
+    are `region_successors`: UNMET if no run from s reaches a target (a
+    violation), CUT if a bound of the model ended it (`inconclusive`: no
+    evidence either way), None if s is outside the region, a target, or the
+    run goes on. The rule every engine applies to a run's last state."""
+    inside = p.region is None or p.region(s)
+    if not inside or p.check(s) or region_successors:
+        return None
+    return CUT if p.inconclusive is not None and p.inconclusive(s) else UNMET
+
+
 class Model(Protocol):
     """What every engine needs from a protocol model."""
 

@@ -39,6 +39,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from bftcheck.checker.interface import CUT, UNMET, run_end
 from bftcheck.checker.result import Path
 from bftcheck.model import TendermintModel
 from bftcheck.model.config import Config, ConfigError
@@ -174,13 +175,10 @@ def machine_for(cfg: Config, properties: list[str] | None = None,
             if self.ended or self.state is None:
                 return
             self.ended = True
-            s = self.state
-            if ends is None or not ends.region(s) or ends.check(s):
-                return
-            if ends.inconclusive is not None and ends.inconclusive(s):
-                self.cut = True
-                return
-            violated(Machine, self, ends.name)
+            verdict = None if ends is None else run_end(ends, self.state, [])  # no step left
+            self.cut = verdict == CUT
+            if verdict == UNMET:
+                violated(Machine, self, ends.name)
 
         def decided(self) -> int:
             """Decisions made so far, over all correct validators and heights."""
