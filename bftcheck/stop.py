@@ -29,7 +29,12 @@ _reason: str | None = None
 _callbacks: list[Callable[[], None]] = []
 _cleanups: list[Callable[[], None]] = []
 _hard_exit = False
-_lock = threading.Lock()
+_signals = 0  # stop signals handled since the last reset
+# Reentrant: a signal handler runs in the main thread, possibly while that
+# thread holds the lock (in on_stop, or inside the first signal's request),
+# and a plain Lock would hang it there for good (seen in CI: two SIGINTs sent
+# back to back left `bftcheck tlc` running).
+_lock = threading.RLock()
 EXIT_INCOMPLETE = 3  # bftcheck/outcome.py; repeated here so a handler imports nothing
 
 
@@ -57,15 +62,18 @@ def request(reason: str) -> None:
 
 
 def reset() -> None:
-    global _reason
+    global _reason, _signals
     with _lock:
         _reason = None
+        _signals = 0
         _callbacks.clear()
 
 
 def _handler(signum: int, frame: Any) -> None:
+    global _signals
     name = _NAMES.get(signum, str(signum))
-    if _reason is None:
+    _signals += 1  # first, so that a second signal landing inside request() sees it
+    if _signals == 1 and _reason is None:
         request(f"interrupted ({name})")
         return
     if not _hard_exit:
